@@ -1,0 +1,128 @@
+"""One FlaskForm per screen or wizard step.
+
+Field rules live in services.identity; the forms call them and keep the
+normalised values in `form.clean` for the views.
+"""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, PasswordField, RadioField, StringField, SubmitField
+from wtforms.validators import InputRequired, ValidationError
+
+from services import identity
+
+ID_TYPE_CHOICES = [(identity.RESIDENT_ID, _l("居民身份证")),
+                   (identity.OTHER_ID, _l("其他（护照、港澳台居民证件等）"))]
+
+
+class CleanForm(FlaskForm):
+    """A form whose validators store normalised values in `self.clean`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clean = {}
+
+    def _normalise(self, field, rule, *args):
+        try:
+            self.clean[field.name] = rule(field.data or "", *args)
+        except identity.IdentityError as error:
+            raise ValidationError(str(error)) from None
+
+
+class IdTypeMixin:
+    def validate_id_type(self, field):
+        if field.data not in identity.ID_TYPES:
+            raise ValidationError(_l("请选择证件类型。"))
+        self.clean[field.name] = field.data
+
+
+class RegisterNoticeForm(FlaskForm):
+    consent = BooleanField(_l("我已阅读并同意以上须知"),
+                           validators=[InputRequired(_l("请先阅读须知并勾选同意。"))])
+
+
+class RegisterIdentityForm(IdTypeMixin, CleanForm):
+    username = StringField(_l("用户名"), description=_l("用电子邮箱地址作用户名，登录和找回账号时使用。"))
+    real_name = StringField(_l("姓名"), description=_l("与证件上的姓名一致，生僻字请照实输入。"))
+    id_type = RadioField(_l("证件类型"), choices=ID_TYPE_CHOICES, default=identity.RESIDENT_ID,
+                         validate_choice=False)
+    id_number = StringField(_l("证件号码"), description=_l("15 位旧号码会自动转换为 18 位。"))
+    phone = StringField(_l("手机号码"), description=_l("用于接收校验码，找回密码时也会用到。"))
+    password = PasswordField(_l("密码"), description=_l("至少 8 位，须包含字母和数字，不能包含用户名或证件号码。"))
+    password_confirm = PasswordField(_l("确认密码"))
+
+    def validate_username(self, field):
+        self._normalise(field, identity.normalize_email)
+
+    def validate_real_name(self, field):
+        self._normalise(field, identity.normalize_name)
+
+    def validate_id_number(self, field):
+        self._normalise(field, identity.normalize_id_number, self.id_type.data)
+
+    def validate_phone(self, field):
+        self._normalise(field, identity.normalize_phone)
+
+    def validate_password(self, field):
+        problem = identity.password_problem(
+            field.data or "", username=self.clean.get("username", self.username.data or ""),
+            id_number=self.clean.get("id_number", ""))
+        if problem:
+            raise ValidationError(str(problem))
+
+    def validate_password_confirm(self, field):
+        if (field.data or "") != (self.password.data or ""):
+            raise ValidationError(_l("两次输入的密码不一致。"))
+
+
+class RegisterCodeForm(FlaskForm):
+    SEND = "send"
+    CHECK = "check"
+
+    channel = RadioField(_l("获取方式"), choices=[("sms", _l("手机短信")), ("email", _l("邮箱"))],
+                         default="sms", validate_choice=False)
+    code = StringField(_l("校验码"), description=_l("6 位数字，10 分钟内有效。"))
+    send = SubmitField(_l("获取校验码"))
+    check = SubmitField(_l("下一步"))
+
+    def validate_channel(self, field):
+        if field.data not in ("sms", "email"):
+            raise ValidationError(_l("请选择获取校验码的方式。"))
+
+
+class RegisterConfirmForm(FlaskForm):
+    yes = SubmitField(_l("是，信息无误"))
+    no = SubmitField(_l("否，返回修改"))
+
+
+class AppealForm(IdTypeMixin, CleanForm):
+    real_name = StringField(_l("姓名"))
+    id_type = RadioField(_l("证件类型"), choices=ID_TYPE_CHOICES, default=identity.RESIDENT_ID,
+                         validate_choice=False)
+    id_number = StringField(_l("证件号码"))
+    contact_email = StringField(_l("联系邮箱"), description=_l("处理结果会发送到这个邮箱。"))
+    photo = FileField(_l("手持证件照片"),
+                      description=_l("本人手持证件的照片，能看清面部和证件号码；JPG 或 PNG，不超过 2 MB。"))
+
+    def validate_real_name(self, field):
+        self._normalise(field, identity.normalize_name)
+
+    def validate_id_number(self, field):
+        self._normalise(field, identity.normalize_id_number, self.id_type.data)
+
+    def validate_contact_email(self, field):
+        self._normalise(field, identity.normalize_email)
+
+
+class LoginForm(FlaskForm):
+    login = StringField(_l("用户名"), description=_l("也可以填写手机号码或证件号码。"))
+    password = PasswordField(_l("密码"))
+    remember = BooleanField(_l("在这台设备上保持登录"))
+
+    def validate_login(self, field):
+        if not (field.data or "").strip():
+            raise ValidationError(_l("请填写用户名、手机号码或证件号码。"))
+
+    def validate_password(self, field):
+        if not field.data:
+            raise ValidationError(_l("请填写密码。"))

@@ -1,0 +1,178 @@
+"""Database models. Imports without an app: the factory initialises `db`."""
+import datetime
+import json
+import secrets
+
+from peewee import (
+    BooleanField, CharField, DatabaseProxy, DateTimeField, FieldAccessor,
+    ForeignKeyField, IntegerField, Model, TextField,
+)
+
+from flask_login import UserMixin
+
+from services import crypto
+
+db = DatabaseProxy()
+
+
+def utcnow() -> datetime.datetime:
+    """Naive UTC, the one time zone stored in the database."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+class _SensitiveAccessor(FieldAccessor):
+    def __set__(self, instance, value):
+        super().__set__(instance, value)
+        if self.field.index_name:
+            index = crypto.blind_index(value) if value else None
+            instance.__data__[self.field.index_name] = index
+            instance._dirty.add(self.field.index_name)
+
+
+class SensitiveField(TextField):
+    """A value encrypted at rest (AES-GCM), e.g. an ID or phone number.
+
+    With `index=True` (or `unique=True`) the model also gets a column
+    `<name>_index` holding a keyed HMAC of the value, kept in step on every
+    assignment, so rows can be found with `Model.field.matches(value)`.
+    Store values already normalised: the index is of the exact text.
+    """
+
+    accessor_class = _SensitiveAccessor
+
+    def __init__(self, index=False, unique=False, **kwargs):
+        self.wants_index = index or unique
+        self.unique_index = unique
+        self.index_name = None
+        super().__init__(**kwargs)
+
+    def bind(self, model, name, set_attribute=True):
+        super().bind(model, name, set_attribute)
+        if self.wants_index:
+            self.index_name = f"{name}_index"
+            if self.index_name not in model._meta.fields:
+                model._meta.add_field(self.index_name, CharField(
+                    max_length=64, null=True, unique=self.unique_index,
+                    index=not self.unique_index))
+
+    def db_value(self, value):
+        return None if value is None else crypto.encrypt(str(value))
+
+    def python_value(self, value):
+        return None if value is None else crypto.decrypt(value)
+
+    def matches(self, value):
+        return self.model._meta.fields[self.index_name] == crypto.blind_index(value)
+
+
+class SensitiveJSONField(SensitiveField):
+    """A JSON document encrypted at rest (wizard drafts carry ID numbers)."""
+
+    def db_value(self, value):
+        return None if value is None else crypto.encrypt(json.dumps(value, ensure_ascii=False))
+
+    def python_value(self, value):
+        return None if value is None else json.loads(crypto.decrypt(value))
+
+
+def new_token(nbytes: int = 24) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+
+
+class Account(UserMixin, BaseModel):
+    STUDENT = "student"
+    ADMIN = "admin"
+
+    username = CharField(max_length=254, unique=True)
+    role = CharField(max_length=16, default=STUDENT)
+    real_name = CharField(max_length=64, null=True)
+    id_type = CharField(max_length=16, null=True)
+    id_number = SensitiveField(unique=True, null=True)
+    phone = SensitiveField(index=True, null=True)
+    password_hash = CharField(max_length=255)
+    created_at = DateTimeField(default=utcnow)
+    failed_logins = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    # Bumped to end every session of the account at once (password reset, appeal).
+    session_version = IntegerField(default=1)
+    last_login_at = DateTimeField(null=True)
+
+    @property
+    def is_admin(self):
+        return self.role == self.ADMIN
+
+    def get_id(self):
+        # The version makes old session and remember-me cookies stop working
+        # the moment it is bumped.
+        return f"{self.id}:{self.session_version}"
+
+
+class LoginEvent(BaseModel):
+    account = ForeignKeyField(Account, backref="login_events", null=True, on_delete="CASCADE")
+    at = DateTimeField(default=utcnow, index=True)
+    ip = CharField(max_length=64)
+    user_agent = CharField(max_length=512)
+    success = BooleanField()
+
+
+class RegistrationDraft(BaseModel):
+    """Wizard state on the server; the browser only holds the random token."""
+
+    token = CharField(max_length=64, unique=True, default=new_token)
+    step = CharField(max_length=16)
+    data = SensitiveJSONField(default=dict)
+    password_hash = CharField(max_length=255, null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class OneTimeCode(BaseModel):
+    """A 6-digit 校验码, stored hashed, for one purpose and one destination."""
+
+    purpose = CharField(max_length=32)
+    subject = CharField(max_length=64, index=True)
+    channel = CharField(max_length=8)
+    destination_index = CharField(max_length=64, index=True)
+    code_hash = CharField(max_length=255)
+    created_at = DateTimeField(default=utcnow, index=True)
+    expires_at = DateTimeField()
+    attempts = IntegerField(default=0)
+    used_at = DateTimeField(null=True)
+    ip = CharField(max_length=64, default="")
+
+
+class Appeal(BaseModel):
+    """申诉: someone says the ID number taken by an account is theirs."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    reference = CharField(max_length=32, unique=True)
+    real_name = CharField(max_length=64)
+    id_type = CharField(max_length=16)
+    id_number = SensitiveField(index=True)
+    contact_email = CharField(max_length=254)
+    photo_path = CharField(max_length=255)
+    status = CharField(max_length=16, default=PENDING)
+    decision_reason = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    decided_at = DateTimeField(null=True)
+    ip = CharField(max_length=64, default="")
+
+
+class AuditEntry(BaseModel):
+    account = ForeignKeyField(Account, backref="audit_entries", null=True, on_delete="SET NULL")
+    actor = CharField(max_length=254)
+    action = CharField(max_length=64)
+    detail = TextField(default="")
+    ip = CharField(max_length=64, default="")
+    at = DateTimeField(default=utcnow, index=True)
+
+
+ALL_MODELS = [Account, LoginEvent, RegistrationDraft, OneTimeCode, Appeal, AuditEntry]

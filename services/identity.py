@@ -1,0 +1,196 @@
+"""Rules for the identity data people type: ID numbers, names, phones, e-mail.
+
+Every function takes what the person typed (full-width digits from a Chinese
+input method, spaces, hyphens, a lower-case x) and either returns the
+normalised value or raises IdentityError with a message for the person.
+"""
+import datetime
+import re
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from stdnum import exceptions as stdnum_errors
+from stdnum.cn import ric
+
+RESIDENT_ID = "居民身份证"
+OTHER_ID = "其他"
+ID_TYPES = (RESIDENT_ID, OTHER_ID)
+
+
+class IdentityError(ValueError):
+    """A value the person typed breaks a rule; str(error) is the message."""
+
+
+def fold(raw: str) -> str:
+    """Full-width to half-width (NFKC), then drop spaces and hyphens."""
+    text = unicodedata.normalize("NFKC", raw or "")
+    return re.sub(r"[\s\-‐‑‒–—－_]", "", text)
+
+
+# --- ID numbers ------------------------------------------------------------
+
+def _check_character(first17: str) -> str:
+    return ric.calc_check_digit(first17 + "0")
+
+
+def upgrade_legacy_id(id15: str) -> str:
+    """15-digit ID (area + YYMMDD + sequence) to the 18-digit form."""
+    first17 = id15[:6] + "19" + id15[6:]
+    return first17 + _check_character(first17)
+
+
+def normalize_resident_id(raw: str, today: datetime.date | None = None) -> str:
+    number = fold(raw).upper()
+    if not number:
+        raise IdentityError(_l("请填写证件号码。"))
+    if len(number) == 15:
+        if not number.isdigit():
+            raise IdentityError(_l("15 位身份证号码只能由数字组成。"))
+        number = upgrade_legacy_id(number)
+    elif len(number) != 18:
+        raise IdentityError(_l("居民身份证号码应为 18 位（或旧版 15 位）。"))
+    if not number[:17].isdigit() or not re.fullmatch(r"[0-9X]", number[17]):
+        raise IdentityError(_l("身份证号码前 17 位应为数字，最后一位为数字或 X。"))
+    try:
+        birth = ric.get_birth_date(number)
+    except stdnum_errors.ValidationError:
+        raise IdentityError(_l("身份证号码中的出生日期不存在。")) from None
+    if birth > (today or datetime.date.today()) or birth.year < 1900:
+        raise IdentityError(_l("身份证号码中的出生日期不合理。"))
+    if number[17] != _check_character(number[:17]):
+        raise IdentityError(_l("身份证号码校验位不正确，请核对后重新输入。"))
+    try:
+        ric.validate(number)
+    except stdnum_errors.ValidationError:
+        raise IdentityError(_l("身份证号码中的地区码无效。")) from None
+    return number
+
+
+def normalize_other_id(raw: str) -> str:
+    number = fold(raw).upper()
+    if not re.fullmatch(r"[A-Z0-9]{5,20}", number):
+        raise IdentityError(_l("证件号码应为 5 到 20 位字母或数字。"))
+    return number
+
+
+def normalize_id_number(raw: str, id_type: str = RESIDENT_ID) -> str:
+    if id_type == RESIDENT_ID:
+        return normalize_resident_id(raw)
+    if id_type == OTHER_ID:
+        return normalize_other_id(raw)
+    raise IdentityError(_l("请选择证件类型。"))
+
+
+def birth_date_of(resident_id: str) -> datetime.date:
+    return ric.get_birth_date(resident_id)
+
+
+def gender_of(resident_id: str) -> str:
+    return "男" if int(resident_id[16]) % 2 else "女"
+
+
+# --- names -----------------------------------------------------------------
+
+_CJK = (
+    "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\U00020000-\U0002ebef\U00030000-\U0003134f"
+)
+_DOTS = "\u00b7\u30fb\u2027\uff65\u2022"
+_NAME = re.compile(rf"[{_CJK}{_DOTS}A-Za-z .'\-]+")
+
+
+def normalize_name(raw: str) -> str:
+    """Check a real name. It is kept exactly as typed but for outer spaces."""
+    name = (raw or "").strip()
+    if not name:
+        raise IdentityError(_l("请填写姓名。"))
+    if not 2 <= len(name) <= 30:
+        raise IdentityError(_l("姓名应为 2 到 30 个字。"))
+    if not _NAME.fullmatch(name):
+        raise IdentityError(_l("姓名只能包含汉字、间隔号“·”或英文字母。"))
+    if name[0] in _DOTS or name[-1] in _DOTS:
+        raise IdentityError(_l("间隔号“·”不能出现在姓名开头或结尾。"))
+    return name
+
+
+def name_key(name: str) -> str:
+    """The form two names are compared in: one kind of middle dot, no spaces, one case."""
+    folded = unicodedata.normalize("NFKC", name or "")
+    folded = re.sub(f"[{_DOTS}]", "\u00b7", folded)
+    return re.sub(r"\s+", "", folded).casefold()
+
+
+# --- phones and e-mail -----------------------------------------------------
+
+def normalize_phone(raw: str) -> str:
+    number = fold(raw).replace("(", "").replace(")", "")
+    for prefix in ("+86", "0086"):
+        if number.startswith(prefix):
+            number = number[len(prefix):]
+    if len(number) == 13 and number.startswith("86"):
+        number = number[2:]
+    if not number:
+        raise IdentityError(_l("请填写手机号码。"))
+    if not re.fullmatch(r"1[3-9]\d{9}", number):
+        raise IdentityError(_l("请填写 11 位中国大陆手机号码，如 13812345678。"))
+    return number
+
+
+def normalize_email(raw: str) -> str:
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    if not text:
+        raise IdentityError(_l("请填写电子邮箱地址。"))
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        raise IdentityError(_l("请填写有效的电子邮箱地址，如 name@example.edu.cn。")) from None
+    return result.normalized.lower()
+
+
+def is_edu_email(address: str) -> bool:
+    domain = address.rsplit("@", 1)[-1].lower()
+    return domain == "edu.cn" or domain.endswith(".edu.cn")
+
+
+# --- passwords -------------------------------------------------------------
+
+def password_problem(password: str, *, username: str = "", id_number: str = ""):
+    """The first rule the password breaks, or None."""
+    if len(password) < 8:
+        return _l("密码至少 8 位。")
+    if len(password) > 128:
+        return _l("密码最多 128 位。")
+    if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
+        return _l("密码须同时包含字母和数字。")
+    lowered = password.lower()
+    local_part = username.split("@", 1)[0].lower()
+    if local_part and len(local_part) >= 3 and local_part in lowered:
+        return _l("密码不能包含用户名。")
+    if id_number and (id_number.lower() in lowered or id_number[-6:].lower() in lowered):
+        return _l("密码不能包含证件号码。")
+    return None
+
+
+# --- masking ---------------------------------------------------------------
+
+def mask_id(number: str) -> str:
+    if not number:
+        return ""
+    if len(number) >= 15:
+        return number[:4] + "*" * (len(number) - 8) + number[-4:]
+    keep = 2 if len(number) > 4 else 1
+    return number[:keep] + "*" * (len(number) - 2 * keep) + number[-keep:]
+
+
+def mask_phone(number: str) -> str:
+    if not number:
+        return ""
+    return number[:3] + "****" + number[-4:]
+
+
+def mask_email(address: str) -> str:
+    local, _, domain = (address or "").partition("@")
+    if not domain:
+        return address
+    return local[:1] + "***@" + domain

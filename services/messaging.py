@@ -1,0 +1,409 @@
+"""Outgoing SMS and e-mail, with the backend chosen by configuration.
+
+Callers build a :class:`Message` and call ``send(app.config, message)``; nothing
+here touches Flask's ``request`` or ``current_app``.  Every failure is raised
+as :class:`MessagingError`, whose text is safe to log: it never contains the
+message body (verification codes!), the recipient, passwords or the gateway
+URL's path and query (which often carry an API key).
+
+Choosing backends
+    ``MESSAGE_BACKEND``  ``"outbox"`` (default): both channels go to the outbox
+                         file.  ``"live"``: e-mail by SMTP, SMS by HTTP gateway.
+    ``EMAIL_BACKEND``    optional per-channel override: ``"outbox"`` or ``"smtp"``.
+    ``SMS_BACKEND``      optional per-channel override: ``"outbox"`` or ``"http"``.
+    Any other value raises MessagingError naming the key and allowed values.
+
+Outbox (development, tests, external checks)
+    ``OUTBOX_PATH``      JSON Lines file; one object per message with exactly
+                         the keys ``channel, to, subject, body, sent_at``
+                         (``sent_at`` is ISO 8601 UTC with offset), UTF-8,
+                         non-ASCII text unescaped.  Appends are locked with
+                         ``flock``, so several workers may share the file.
+
+SMTP
+    ``SMTP_HOST``, ``SMTP_PORT`` (default 127.0.0.1:25), ``SMTP_USER`` and
+    ``SMTP_PASSWORD`` (login only when the user is set), ``SMTP_STARTTLS``
+    (bool), ``MAIL_FROM`` (required), optional ``SMTP_TIMEOUT`` (seconds,
+    default 10).  Plain-text UTF-8 messages, 7-bit transfer safe.
+
+HTTP SMS gateway (one request per SMS)
+    ``SMS_GATEWAY_URL``      http(s) URL, required for the "http" backend.
+                             ``{to}`` / ``{body}`` in it are URL-encoded.
+    ``SMS_GATEWAY_METHOD``   default ``POST``.
+    ``SMS_GATEWAY_HEADERS``  dict, or a JSON object string (from env vars).
+    ``SMS_GATEWAY_BODY``     template; ``{to}`` and ``{body}`` are the only
+                             placeholders.  A template starting with ``{`` or
+                             ``[`` is JSON: values are JSON-string-escaped (put
+                             them inside quotes) and Content-Type defaults to
+                             application/json.  Otherwise it is a form body:
+                             values are URL-encoded and Content-Type defaults
+                             to application/x-www-form-urlencoded.  An empty
+                             template, or method GET/HEAD, sends no body.
+    ``SMS_GATEWAY_TIMEOUT``  seconds, default 10.
+    Any non-2xx answer (redirects are not followed), connection error or
+    timeout is a failure.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import re
+import smtplib
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Mapping
+
+__all__ = [
+    "MessagingError", "Message", "send", "backend_for",
+    "OutboxBackend", "SmtpBackend", "HttpSmsGateway",
+]
+
+CHANNELS = ("sms", "email")
+MESSAGE_BACKENDS = ("outbox", "live")
+CHANNEL_BACKENDS = {"email": ("outbox", "smtp"), "sms": ("outbox", "http")}
+_LIVE = {"email": "smtp", "sms": "http"}
+_OVERRIDE_KEY = {"email": "EMAIL_BACKEND", "sms": "SMS_BACKEND"}
+
+_PLACEHOLDER = re.compile(r"\{(to|body)\}")
+# Characters json.dumps(ensure_ascii=False) leaves raw but str.splitlines()
+# treats as line breaks; escaping them keeps one message == one line for
+# every kind of reader.
+_LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+
+
+class MessagingError(RuntimeError):
+    """A message could not be sent.  The text is safe to log."""
+
+
+@dataclass(frozen=True)
+class Message:
+    channel: str  # "sms" or "email"
+    to: str
+    subject: str
+    body: str
+
+
+# --------------------------------------------------------------------------
+# Outbox
+# --------------------------------------------------------------------------
+
+class OutboxBackend:
+    """Appends each message as one JSON line to ``path``."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def send(self, message: Message) -> None:
+        record = {
+            "channel": message.channel,
+            "to": message.to,
+            "subject": message.subject,
+            "body": message.body,
+            "sent_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        line = json.dumps(record, ensure_ascii=False)
+        for raw, escaped in _LINE_BREAKERS.items():
+            line = line.replace(raw, escaped)
+        data = (line + "\n").encode("utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "ab", buffering=0) as fh:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+                try:
+                    written = fh.write(data)
+                    # A short write on a regular file is practically unheard
+                    # of, but finish the line under the lock if it happens.
+                    while written is not None and written < len(data):
+                        data = data[written:]
+                        written = fh.write(data)
+                finally:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        except OSError as exc:
+            raise MessagingError(
+                f"could not append to outbox {self.path}: {exc.strerror or exc}"
+            ) from exc
+
+    def __repr__(self):
+        return f"OutboxBackend({str(self.path)!r})"
+
+
+# --------------------------------------------------------------------------
+# SMTP
+# --------------------------------------------------------------------------
+
+class SmtpBackend:
+    """Sends e-mail through an SMTP server (optionally STARTTLS + login)."""
+
+    def __init__(self, host, port, user, password, starttls, mail_from, timeout):
+        self.host = host
+        self.port = int(port)
+        self.user = user or ""
+        self.password = password or ""
+        self.starttls = bool(starttls)
+        self.mail_from = mail_from
+        self.timeout = float(timeout)
+
+    def build(self, message: Message) -> EmailMessage:
+        """The EmailMessage that ``send`` would transmit."""
+        # cte_type="7bit": non-ASCII bodies get base64/quoted-printable, so
+        # servers without 8BITMIME receive them intact.
+        msg = EmailMessage(policy=email_policy.default.clone(cte_type="7bit"))
+        try:
+            msg["From"] = self.mail_from
+            msg["To"] = message.to
+            msg["Subject"] = message.subject
+            msg["Date"] = format_datetime(datetime.now(timezone.utc))
+            domain = self.mail_from.rpartition("@")[2].strip(" >") or None
+            msg["Message-ID"] = make_msgid(domain=domain)
+            msg.set_content(message.body, subtype="plain", charset="utf-8")
+        except (ValueError, TypeError, IndexError) as exc:
+            # e.g. a line break in a header value (header injection attempt)
+            raise MessagingError(f"cannot build e-mail: {type(exc).__name__}") from exc
+        return msg
+
+    def send(self, message: Message) -> None:
+        msg = self.build(message)
+        where = f"{self.host}:{self.port}"
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.ehlo()
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if self.user:
+                    smtp.login(self.user, self.password)
+                smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise MessagingError(f"SMTP server {where} refused the recipient") from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            raise MessagingError(
+                f"SMTP server {where} rejected the login (code {exc.smtp_code})"
+            ) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise MessagingError(
+                f"SMTP server {where} refused the message (code {exc.smtp_code})"
+            ) from exc
+        except smtplib.SMTPException as exc:
+            raise MessagingError(
+                f"SMTP send via {where} failed: {type(exc).__name__}"
+            ) from exc
+        except TimeoutError as exc:
+            raise MessagingError(f"SMTP server {where} timed out") from exc
+        except OSError as exc:  # refused, unreachable, DNS, TLS
+            raise MessagingError(
+                f"cannot reach SMTP server {where}: {type(exc).__name__}: "
+                f"{exc.strerror or exc}"
+            ) from exc
+
+    def __repr__(self):
+        return f"SmtpBackend({self.host!r}, {self.port!r}, starttls={self.starttls})"
+
+
+# --------------------------------------------------------------------------
+# HTTP SMS gateway
+# --------------------------------------------------------------------------
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 3xx then surfaces as HTTPError, i.e. a failure
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def _is_json_template(template: str) -> bool:
+    return template.strip()[:1] in ("{", "[")
+
+
+def _fill(template: str, values: Mapping[str, str], escape) -> str:
+    # One pass over the template, so a value that itself contains "{body}"
+    # is never substituted again.  Only {to} and {body} are placeholders;
+    # every other brace is left alone.
+    return _PLACEHOLDER.sub(lambda m: escape(values[m.group(1)]), template)
+
+
+def _json_escape(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)[1:-1]
+
+
+def _url_escape(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
+
+
+def _form_escape(value: str) -> str:
+    return urllib.parse.quote_plus(value, safe="")
+
+
+class HttpSmsGateway:
+    """Sends an SMS as one configurable HTTP request."""
+
+    def __init__(self, url, method="POST", headers=None, body_template="", timeout=10):
+        self.url = url
+        self.method = (method or "POST").strip().upper()
+        self.headers = dict(headers or {})
+        self.body_template = body_template or ""
+        self.timeout = float(timeout)
+        parts = urllib.parse.urlsplit(url or "")
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise MessagingError("SMS_GATEWAY_URL must be an http:// or https:// URL")
+        self._where = f"{parts.scheme}://{parts.netloc}"
+
+    def build(self, message: Message) -> urllib.request.Request:
+        """The request that ``send`` would make."""
+        values = {"to": message.to, "body": message.body}
+        url = _fill(self.url, values, _url_escape)
+        headers = {str(k): str(v) for k, v in self.headers.items()}
+        data = None
+        if self.body_template.strip() and self.method not in ("GET", "HEAD"):
+            if _is_json_template(self.body_template):
+                text = _fill(self.body_template, values, _json_escape)
+                content_type = "application/json; charset=utf-8"
+            else:
+                text = _fill(self.body_template, values, _form_escape)
+                content_type = "application/x-www-form-urlencoded"
+            data = text.encode("utf-8")
+            if not any(k.lower() == "content-type" for k in headers):
+                headers["Content-Type"] = content_type
+        return urllib.request.Request(url, data=data, headers=headers, method=self.method)
+
+    def send(self, message: Message) -> None:
+        request = self.build(message)
+        try:
+            with _opener.open(request, timeout=self.timeout) as response:
+                status = response.status
+                response.read(65536)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise MessagingError(
+                f"SMS gateway {self._where} answered HTTP {exc.code}"
+            ) from exc
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, TimeoutError):
+                raise MessagingError(f"SMS gateway {self._where} timed out") from exc
+            detail = getattr(reason, "strerror", None) or reason
+            raise MessagingError(
+                f"cannot reach SMS gateway {self._where}: {detail}"
+            ) from exc
+        except TimeoutError as exc:  # timeout while reading the answer
+            raise MessagingError(f"SMS gateway {self._where} timed out") from exc
+        except (OSError, ValueError) as exc:  # e.g. connection reset, bad header
+            raise MessagingError(
+                f"SMS gateway {self._where} failed: {type(exc).__name__}"
+            ) from exc
+        if not 200 <= status < 300:
+            raise MessagingError(f"SMS gateway {self._where} answered HTTP {status}")
+
+    def __repr__(self):
+        return f"HttpSmsGateway({self.method} {self._where})"
+
+
+# --------------------------------------------------------------------------
+# Configuration
+# --------------------------------------------------------------------------
+
+def _choice(config: Mapping, key: str, allowed, default=None) -> str:
+    value = config.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if default is None:
+            return None
+        value = default
+    name = str(value).strip().lower()
+    if name not in allowed:
+        raise MessagingError(
+            f"{key}={value!r} is not valid; use one of: "
+            + ", ".join(repr(a) for a in allowed)
+        )
+    return name
+
+
+def _bool(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _number(config: Mapping, key: str, default, kind=float):
+    value = config.get(key, default)
+    if value is None or value == "":
+        value = default
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise MessagingError(f"{key}={value!r} is not a number") from None
+
+
+def _headers(config: Mapping) -> dict:
+    value = config.get("SMS_GATEWAY_HEADERS") or {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise MessagingError("SMS_GATEWAY_HEADERS is not valid JSON") from None
+    if not isinstance(value, Mapping):
+        raise MessagingError("SMS_GATEWAY_HEADERS must be a JSON object / dict")
+    return dict(value)
+
+
+def _backend_name(config: Mapping, channel: str) -> str:
+    if channel not in CHANNELS:
+        raise MessagingError(
+            f"unknown message channel {channel!r}; use one of: "
+            + ", ".join(repr(c) for c in CHANNELS)
+        )
+    override = _choice(config, _OVERRIDE_KEY[channel], CHANNEL_BACKENDS[channel])
+    if override:
+        return override
+    general = _choice(config, "MESSAGE_BACKEND", MESSAGE_BACKENDS, default="outbox")
+    return _LIVE[channel] if general == "live" else "outbox"
+
+
+def backend_for(config: Mapping, channel: str):
+    """The backend object that sends ``channel`` ("sms"/"email") under ``config``."""
+    name = _backend_name(config, channel)
+    if name == "outbox":
+        path = config.get("OUTBOX_PATH")
+        if not path:
+            raise MessagingError("OUTBOX_PATH must be set for the outbox backend")
+        return OutboxBackend(path)
+    if name == "smtp":
+        if not (config.get("MAIL_FROM") or "").strip():
+            raise MessagingError("MAIL_FROM must be set for the SMTP backend")
+        return SmtpBackend(
+            host=config.get("SMTP_HOST") or "127.0.0.1",
+            port=_number(config, "SMTP_PORT", 25, int),
+            user=config.get("SMTP_USER") or "",
+            password=config.get("SMTP_PASSWORD") or "",
+            starttls=_bool(config.get("SMTP_STARTTLS", False)),
+            mail_from=config.get("MAIL_FROM") or "",
+            timeout=_number(config, "SMTP_TIMEOUT", 10),
+        )
+    # name == "http"
+    url = (config.get("SMS_GATEWAY_URL") or "").strip()
+    if not url:
+        raise MessagingError(
+            "SMS_GATEWAY_URL must be set when SMS goes through the HTTP gateway "
+            "(MESSAGE_BACKEND='live' or SMS_BACKEND='http')"
+        )
+    return HttpSmsGateway(
+        url=url,
+        method=config.get("SMS_GATEWAY_METHOD") or "POST",
+        headers=_headers(config),
+        body_template=config.get("SMS_GATEWAY_BODY", '{"to": "{to}", "text": "{body}"}'),
+        timeout=_number(config, "SMS_GATEWAY_TIMEOUT", 10),
+    )
+
+
+def send(config: Mapping, message: Message) -> None:
+    """Send ``message`` through the backend configured for its channel."""
+    if not isinstance(message.to, str) or not message.to.strip():
+        raise MessagingError("message has no recipient")
+    backend_for(config, message.channel).send(message)

@@ -1,0 +1,31 @@
+"""Blueprints, one per audience, and the helpers they share."""
+from flask import Flask, make_response, render_template, request
+
+
+def is_htmx() -> bool:
+    """A request htmx made to swap a fragment (not a history restore)."""
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
+
+
+def render_component(page: str, fragment: str, status: int = 200, **context):
+    """The fragment for htmx, the whole page (which includes it) for everyone else."""
+    template = fragment if is_htmx() else page
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""
+
+
+def user_agent() -> str:
+    return request.headers.get("User-Agent", "")[:512]
+
+
+def register_blueprints(app: Flask) -> None:
+    from views import auth, errors, home, register
+    for module in (home, auth, register):
+        app.register_blueprint(module.bp)
+    errors.register(app)
