@@ -15,7 +15,10 @@ DEBIAN_RUN := python3 python3-venv python3-dev gcc libpango-1.0-0 libpangoft2-1.
 # Browser tests drive Debian's Chromium; PDF checks render pages with poppler.
 DEBIAN_TEST := chromium poppler-utils
 
-.PHONY: run test setup setup-test debian debian-test db translations clean
+.PHONY: run test setup setup-test debian debian-test db translations translations-update clean
+
+# A recipe that fails leaves no half-written target behind.
+.DELETE_ON_ERROR:
 
 run: setup db
 	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 \
@@ -44,8 +47,29 @@ $(BIN)/.installed-dev: requirements-dev.txt $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-translations: $(BIN)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d translations --statistics 2>&1 | grep -v '^$$' || true
+# Translations (translations/README.md): each committed .po is compiled to its
+# .mo, only when the .po is newer. A broken catalog stops the build. Fuzzy
+# entries are not compiled: they show the Chinese source until reviewed.
+PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+POT := translations/messages.pot
+EXTRACT_FLAGS := -F babel.cfg -k _l -k lazy_gettext --no-wrap --sort-by-file \
+                 --add-location=file --project=student-records-portal
+
+translations: $(MO_FILES)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(BIN)/.installed
+	$(BIN)/pybabel compile --statistics -l $* -i $< -o $@.tmp || { rm -f $@.tmp; exit 1; }
+	@test -s $@.tmp || { echo "$<: not compiled (is the catalog header marked fuzzy?)" >&2; exit 1; }
+	mv -f $@.tmp $@
+
+# For developers after adding or changing UI strings: extract them all and
+# merge them into every .po (new ones arrive with an empty msgstr).
+translations-update: | $(BIN)/.installed
+	$(BIN)/pybabel extract $(EXTRACT_FLAGS) -o $(POT) .
+	$(BIN)/pybabel update --no-fuzzy-matching --no-wrap --ignore-pot-creation-date \
+	  -i $(POT) -d translations
+	@echo "Translate the empty msgstr entries in translations/*/LC_MESSAGES/messages.po, then: make translations"
 
 db: setup
 	$(FLASK) init-db

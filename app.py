@@ -4,7 +4,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, request, url_for
+from flask import Flask, g, request, url_for
 from flask_babel import Babel, lazy_gettext
 from flask_compress import Compress
 from flask_limiter import Limiter
@@ -171,14 +171,15 @@ def _init_database(app: Flask) -> None:
         database = connect(url)
     models.db.initialize(database)
 
-    # Connect and close per request (peewee's advice for web apps).
+    # Connect and close per request (peewee's advice for web apps); a connection
+    # someone else opened (a CLI command, a test) is left to them.
     @app.before_request
     def _db_connect():
-        models.db.connect(reuse_if_open=True)
+        g.opened_db = models.db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _db_close(exc):
-        if not models.db.is_closed():
+        if g.pop("opened_db", False) and not models.db.is_closed():
             models.db.close()
 
 

@@ -7,12 +7,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, PasswordField, RadioField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 from services import identity
 
-ID_TYPE_CHOICES = [(identity.RESIDENT_ID, _l("居民身份证")),
-                   (identity.OTHER_ID, _l("其他（护照、港澳台居民证件等）"))]
+ID_TYPE_CHOICES = [SelectChoice(identity.RESIDENT_ID, _l("居民身份证")),
+                   SelectChoice(identity.OTHER_ID, _l("其他（护照、港澳台居民证件等）"))]
 
 
 class CleanForm(FlaskForm):
@@ -79,7 +80,7 @@ class RegisterCodeForm(FlaskForm):
     SEND = "send"
     CHECK = "check"
 
-    channel = RadioField(_l("获取方式"), choices=[("sms", _l("手机短信")), ("email", _l("邮箱"))],
+    channel = RadioField(_l("获取方式"), choices=[SelectChoice("sms", _l("手机短信")), SelectChoice("email", _l("邮箱"))],
                          default="sms", validate_choice=False)
     code = StringField(_l("校验码"), description=_l("6 位数字，10 分钟内有效。"))
     send = SubmitField(_l("获取校验码"))

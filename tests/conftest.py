@@ -51,8 +51,12 @@ def runner(app):
 
 @pytest.fixture
 def db(app):
-    """An open connection for tests that use models directly."""
-    with app.test_request_context(), models.db.connection_context():
+    """An open connection for tests that use models directly.
+
+    No Flask context is pushed: requests made by the test client must each get
+    their own, as in production.
+    """
+    with models.db.connection_context():
         yield models.db
 
 

@@ -190,11 +190,12 @@ def register_confirm():
     try:
         account = registration.confirm(draft, ip=client_ip())
     except RegistrationError as error:
-        flash(str(error), "error")
-        status_form = RegisterIdentityForm(formdata=None, data=dict(draft.data))
-        getattr(status_form, error.field or "id_number").errors.append(str(error))
-        return _render("identity", draft, status_form, 422,
-                       id_taken=error.field == "id_number")
+        # Someone else registered the same username or ID meanwhile.
+        identity_form = RegisterIdentityForm(formdata=None, data=dict(draft.data))
+        getattr(identity_form, error.field or "id_number").errors = [str(error)]
+        response = _render("identity", draft, identity_form, 422,
+                           id_taken=error.field == "id_number")
+        return response
     session.clear()
     login_user(account)
     done = url_for("register.register_done")

@@ -1,0 +1,202 @@
+"""Browser fixtures: the real app on a live port, driven by headless Chromium.
+
+One Chromium for the whole session; every test gets its own app (fresh
+instance folder and database), its own server thread and its own browser
+context. CSRF is on, as in production; rate limits are off so tests may
+repeat steps quickly.
+"""
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from werkzeug.serving import make_server
+
+from tests.conftest import Outbox
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+expect.set_options(timeout=10_000)
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.outbox = Outbox(app.config["OUTBOX_PATH"])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app_factory):
+    app = app_factory(WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=False)
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _context(browser, live_server, **options):
+    """A context bound to the live server that records any request leaving it."""
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", **options)
+    context.set_default_timeout(10_000)
+    context.foreign_requests = []
+    origin = urlsplit(live_server.url).netloc
+
+    def watch(request):
+        if urlsplit(request.url).netloc != origin:
+            context.foreign_requests.append(request.url)
+
+    context.on("request", watch)
+    return context
+
+
+@pytest.fixture
+def context(browser, live_server):
+    context = _context(browser, live_server)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def nojs_context(browser, live_server):
+    context = _context(browser, live_server, java_script_enabled=False)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    page = context.new_page()
+    yield page
+    assert not context.foreign_requests, context.foreign_requests
+
+
+@pytest.fixture
+def nojs_page(nojs_context):
+    page = nojs_context.new_page()
+    yield page
+    assert not nojs_context.foreign_requests, nojs_context.foreign_requests
+
+
+# --- the registration wizard, step by step ---------------------------------------
+
+class Person:
+    """The student who registers in these tests (a public example ID number)."""
+    username = "lihua@example.com"
+    real_name = "李华"
+    id_number = "11010519491231002X"
+    phone = "13812345678"
+    password = "secret-pass-1"
+
+
+class Wizard:
+    """Drives /register the way a person does: by headings, labels and button names."""
+
+    def __init__(self, page, outbox, person=Person):
+        self.page = page
+        self.outbox = outbox
+        self.person = person
+
+    def open(self):
+        self.page.goto("/register")
+        self.expect_step("第 1 步：注册须知")
+
+    def expect_step(self, heading):
+        expect(self.page.get_by_role("heading", name=heading)).to_be_visible()
+
+    def accept_notice(self):
+        self.page.get_by_label("我已阅读并同意以上须知").check()
+        self.page.get_by_role("button", name="同意并继续").click()
+        self.expect_step("第 2 步：身份信息")
+
+    def fill_identity(self, **overrides):
+        """Fill and submit the identity step; keyword arguments replace the person's data."""
+        p = self.person
+        values = dict(username=p.username, real_name=p.real_name, id_number=p.id_number,
+                      phone=p.phone, password=p.password)
+        values.update(overrides)
+        values.setdefault("password_confirm", values["password"])
+        page = self.page
+        page.get_by_label("用户名").fill(values["username"])
+        page.get_by_label("姓名").fill(values["real_name"])
+        page.get_by_label("证件号码").fill(values["id_number"])
+        page.get_by_label("手机号码").fill(values["phone"])
+        page.get_by_label("密码", exact=True).fill(values["password"])
+        page.get_by_label("确认密码").fill(values["password_confirm"])
+        page.get_by_role("button", name="下一步").click()
+
+    def request_code(self):
+        """Ask for a code by SMS; return the code the outbox received."""
+        self.page.get_by_role("button", name="获取校验码").click()
+        expect(self.page.get_by_role("status").filter(has_text="校验码已发送至")).to_be_visible()
+        assert self.outbox.last()["to"] == self.person.phone
+        return self.outbox.last_code()
+
+    def enter_code(self, code):
+        self.page.get_by_label("校验码", exact=True).fill(code)
+        self.page.get_by_role("button", name="下一步").click()
+        self.expect_step("第 4 步：核对注册信息")
+
+    def confirm(self):
+        facts = self.page.locator("dl.facts")
+        for value in (self.person.username, self.person.real_name, self.person.id_number):
+            expect(facts).to_contain_text(value)
+        self.page.get_by_role("button", name="是，信息无误").click()
+        expect(self.page.get_by_role("heading", name="注册成功")).to_be_visible()
+
+    def register(self):
+        """The whole wizard, from /register to the welcome page."""
+        self.open()
+        self.accept_notice()
+        self.fill_identity()
+        self.expect_step("第 3 步：获取校验码")
+        self.enter_code(self.request_code())
+        self.confirm()
+
+    # With JavaScript, htmx swaps #wizard in place: a window property set before
+    # a step survives it; a full page load would wipe it.
+    def set_marker(self):
+        self.page.evaluate("window.__marker = 'still-here'")
+
+    def assert_no_reload(self):
+        assert self.page.evaluate("window.__marker") == "still-here", "the page was reloaded"
+
+
+@pytest.fixture
+def wizard(page, live_server):
+    return Wizard(page, live_server.outbox)
+
+
+@pytest.fixture
+def nojs_wizard(nojs_page, live_server):
+    return Wizard(nojs_page, live_server.outbox)
+
+
+@pytest.fixture
+def log_in(page):
+    """Submit the login form at /login (the result is for the test to check)."""
+    def submit(username=Person.username, password=Person.password):
+        page.goto("/login")
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码").fill(password)
+        page.get_by_role("button", name="登录", exact=True).click()
+    return submit

@@ -1,0 +1,130 @@
+"""登录 / 退出: login by username, phone or ID; lockout; sessions that can be ended."""
+import datetime
+
+import pytest
+
+from models import Account, LoginEvent, utcnow
+from tests.conftest import PASSWORD
+
+HX = {"HX-Request": "true"}
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def student(make_account):
+    return make_account(username="li@example.edu.cn", real_name="李四",
+                        id_number="11010519491231002X", phone="13812345678")
+
+
+def test_login_page_and_fragment(client):
+    page, fragment = client.get("/login"), client.get("/login", headers=HX)
+    assert ">用户名</label>" in text(page) and ">密码</label>" in text(page)
+    assert "<html" in text(page) and "<html" not in text(fragment)
+    assert 'id="login"' in text(fragment)
+
+
+@pytest.mark.parametrize("login", ["li@example.edu.cn", "LI@example.edu.cn ", "13812345678",
+                                   "+86 138 1234 5678", "11010519491231002x", "110105491231002"])
+def test_login_by_username_phone_or_id(client, student, login):
+    response = client.post("/login", data={"login": login, "password": PASSWORD})
+    assert response.status_code == 303
+    assert "李四" in text(client.get("/"))
+
+
+def test_one_generic_message_for_any_mismatch(client, student):
+    wrong_password = client.post("/login", data={"login": "li@example.edu.cn", "password": "nope-123"})
+    unknown_user = client.post("/login", data={"login": "who@example.edu.cn", "password": "nope-123"})
+    for response in (wrong_password, unknown_user):
+        assert response.status_code == 422 and "用户名或密码不正确" in text(response)
+    assert text(wrong_password).split('id="login-error"')[1][:60] == \
+        text(unknown_user).split('id="login-error"')[1][:60]
+
+
+def test_empty_fields_are_422(client):
+    response = client.post("/login", data={"login": "", "password": ""})
+    assert response.status_code == 422
+    assert 'id="login-error"' in text(response) and 'id="password-error"' in text(response)
+
+
+def test_five_failures_lock_for_fifteen_minutes(client, student, db):
+    for _ in range(4):
+        assert "用户名或密码不正确" in text(client.post(
+            "/login", data={"login": "li@example.edu.cn", "password": "wrong-123"}))
+    fifth = client.post("/login", data={"login": "li@example.edu.cn", "password": "wrong-123"})
+    assert fifth.status_code == 422 and "已锁定 15 分钟" in text(fifth)
+    right = client.post("/login", data={"login": "li@example.edu.cn", "password": PASSWORD})
+    assert right.status_code == 422 and "已锁定" in text(right)
+    account = Account.get_by_id(student.id)
+    assert account.locked_until - utcnow() > datetime.timedelta(minutes=14)
+    Account.update(locked_until=utcnow() - datetime.timedelta(seconds=1)).execute()
+    assert client.post("/login", data={"login": "li@example.edu.cn",
+                                       "password": PASSWORD}).status_code == 303
+
+
+def test_login_history_is_recorded(client, student, db):
+    client.post("/login", data={"login": "li@example.edu.cn", "password": "wrong-123"},
+                headers={"User-Agent": "Mozilla/5.0 Test"})
+    client.post("/login", data={"login": "li@example.edu.cn", "password": PASSWORD},
+                headers={"User-Agent": "Mozilla/5.0 Test"})
+    events = list(LoginEvent.select().order_by(LoginEvent.id))
+    assert [e.success for e in events] == [False, True]
+    assert events[1].ip == "127.0.0.1" and events[1].user_agent == "Mozilla/5.0 Test"
+
+
+def test_logout_is_a_post(client, student, login):
+    login("li@example.edu.cn")
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 303
+    assert "李四" not in text(client.get("/"))
+
+
+def test_next_only_goes_to_local_paths(client, student):
+    response = client.post("/login?next=/register/done",
+                           data={"login": "li@example.edu.cn", "password": PASSWORD})
+    assert response.headers["Location"] == "/register/done"
+    client.post("/logout")
+    response = client.post("/login?next=https://evil.example/x",
+                           data={"login": "li@example.edu.cn", "password": PASSWORD})
+    assert response.headers["Location"] == "/"
+
+
+def test_htmx_login_redirects_the_page(client, student):
+    response = client.post("/login", data={"login": "li@example.edu.cn", "password": PASSWORD},
+                           headers=HX)
+    assert response.headers["HX-Redirect"] == "/"
+
+
+def test_bumping_the_session_version_ends_sessions(client, student, login, db):
+    login("li@example.edu.cn")
+    assert "李四" in text(client.get("/"))
+    account = Account.get_by_id(student.id)
+    account.session_version += 1
+    account.save()
+    assert "李四" not in text(client.get("/"))
+
+
+def test_remember_me_survives_a_lost_session_cookie(client, student):
+    client.post("/login", data={"login": "li@example.edu.cn", "password": PASSWORD, "remember": "y"})
+    assert client.get_cookie("remember_token") is not None
+    client.delete_cookie("session")
+    assert "李四" in text(client.get("/"))
+
+
+def test_sessions_survive_a_restart(app_factory, student):
+    first = app_factory()
+    client = first.test_client()
+    client.post("/login", data={"login": "li@example.edu.cn", "password": PASSWORD})
+    cookie = client.get_cookie("session").value
+    restarted = app_factory().test_client()  # same instance folder, same secret key
+    restarted.set_cookie("session", cookie)
+    assert "李四" in text(restarted.get("/"))
+
+
+def test_login_is_rate_limited(app_factory, student):
+    client = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="3 per minute").test_client()
+    statuses = [client.post("/login", data={"login": "x@example.edu.cn", "password": "y-1234567"})
+                .status_code for _ in range(4)]
+    assert statuses == [422, 422, 422, 429]
