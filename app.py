@@ -19,7 +19,19 @@ from services import crypto
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
-compress = Compress()
+class _Compress(Compress):
+    """Flask-Compress skips non-2xx responses; 422 form pages are ordinary pages."""
+
+    def after_request(self, response):
+        if response is None or response.status_code != 422:
+            return super().after_request(response)
+        response.status_code = 200
+        response = super().after_request(response)
+        response.status_code = 422
+        return response
+
+
+compress = _Compress()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 LANGUAGES = ("zh", "en")
@@ -58,9 +70,10 @@ DEFAULTS = dict(
     REMEMBER_COOKIE_HTTPONLY=True,
     REMEMBER_COOKIE_SAMESITE="Lax",
     WTF_CSRF_TIME_LIMIT=None,
-    COMPRESS_MIMETYPES=["text/html", "text/css", "application/javascript",
+    COMPRESS_MIMETYPES=["text/html", "text/css", "text/javascript", "application/javascript",
                         "application/json", "image/svg+xml"],
     COMPRESS_ALGORITHM=["br", "gzip"],
+    COMPRESS_ALGORITHM_STREAMING=["br", "gzip", "deflate"],
     COMPRESS_MIN_SIZE=300,
     SEND_FILE_MAX_AGE_DEFAULT=365 * 24 * 3600,
 )

@@ -1,0 +1,36 @@
+"""Rule 8: every endpoint that is not public refuses strangers."""
+import pytest
+
+# Endpoints anyone may use without an account. Adding one here is a decision.
+PUBLIC = {
+    "static", "home.home_index", "home.home_language", "auth.auth_login", "auth.auth_logout",
+    "register.register_start", "register.register_step", "register.register_notice",
+    "register.register_identity", "register.register_code_send", "register.register_code_check",
+    "register.register_confirm", "register.register_appeal",
+}
+
+
+def _urls(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC:
+            continue
+        values = {arg: 1 if "int" in str(rule._converters.get(arg, "")) else "x"
+                  for arg in rule.arguments}
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, rule.build(values)[1]
+
+
+def test_every_private_endpoint_sends_strangers_to_login(app, client):
+    checked = 0
+    for endpoint, method, url in _urls(app):
+        response = client.open(url, method=method)
+        assert response.status_code in (302, 303, 401), (endpoint, method, url, response.status_code)
+        if response.status_code != 401:
+            assert "/login" in response.headers["Location"], (endpoint, url)
+        checked += 1
+    assert checked >= 1
+
+
+@pytest.mark.parametrize("endpoint", sorted(PUBLIC - {"static"}))
+def test_public_endpoints_exist(app, endpoint):
+    assert endpoint in {rule.endpoint for rule in app.url_map.iter_rules()}
