@@ -12,8 +12,9 @@ FLASK := $(BIN)/flask --app app
 # Python and venv, WeasyPrint's libraries, a CJK font for the PDFs.
 DEBIAN_RUN := python3 python3-venv python3-dev gcc libpango-1.0-0 libpangoft2-1.0-0 \
               libharfbuzz-subset0 fonts-noto-cjk shared-mime-info
-# Browser tests drive Debian's Chromium; PDF checks render pages with poppler.
-DEBIAN_TEST := chromium poppler-utils
+# Browser tests drive Debian's Chromium; PDF checks render pages with poppler;
+# the PostgreSQL tests start a throwaway server from Debian's postgresql.
+DEBIAN_TEST := chromium poppler-utils postgresql
 
 .PHONY: run test setup setup-test debian debian-test db translations translations-update clean
 
