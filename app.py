@@ -138,6 +138,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     import cli
     cli.register(app)
 
+    from services.accounts import browser_family
+    app.jinja_env.filters["browser_family"] = browser_family
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     static_url = _static_url_builder(app)

@@ -42,6 +42,25 @@ def register(app: Flask) -> None:
                 raise click.ClickException(str(error)) from None
         click.echo(f"{'created' if created else 'updated'} admin {account.username}")
 
+    @app.cli.command("decide-appeal")
+    @click.argument("reference")
+    @click.option("--approve/--reject", required=True)
+    @click.option("--reason", default="", help="required when rejecting; sent to the appellant")
+    @click.option("--actor", default="cli", help="who decided, for the audit log")
+    def decide_appeal(reference, approve, reason, actor):
+        """Approve or reject an identity appeal (申诉) until the admin pages exist."""
+        from models import Appeal
+        from services import appeals
+        with models.db.connection_context():
+            appeal = Appeal.get_or_none(Appeal.reference == appeals.normalize_reference(reference))
+            if appeal is None:
+                raise click.ClickException(f"no appeal {reference}")
+            try:
+                appeals.decide(appeal, approve, reason, actor=actor, config=app.config)
+            except appeals.AppealError as error:
+                raise click.ClickException(str(error)) from None
+        click.echo(f"appeal {appeal.reference}: {appeal.status}")
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="do nothing when accounts or records exist")
     def seed_demo(if_empty):

@@ -127,3 +127,85 @@ class LoginForm(FlaskForm):
     def validate_password(self, field):
         if not field.data:
             raise ValidationError(_l("请填写密码。"))
+
+
+class CodeStepForm(FlaskForm):
+    """获取校验码 / 校验码, shared by recovery and the phone change."""
+
+    channel = RadioField(_l("获取方式"), choices=[SelectChoice("sms", _l("手机短信")),
+                                               SelectChoice("email", _l("邮箱"))],
+                         default="sms", validate_choice=False)
+    code = StringField(_l("校验码"), description=_l("6 位数字，10 分钟内有效。"))
+
+    def validate_channel(self, field):
+        if field.data not in ("sms", "email"):
+            raise ValidationError(_l("请选择获取校验码的方式。"))
+
+
+class RecoverUsernameForm(IdTypeMixin, CleanForm):
+    real_name = StringField(_l("姓名"))
+    id_type = RadioField(_l("证件类型"), choices=ID_TYPE_CHOICES, default=identity.RESIDENT_ID,
+                         validate_choice=False)
+    id_number = StringField(_l("证件号码"))
+
+    def validate_real_name(self, field):
+        self._normalise(field, identity.normalize_name)
+
+    def validate_id_number(self, field):
+        self._normalise(field, identity.normalize_id_number, self.id_type.data)
+
+
+class RecoverPasswordForm(FlaskForm):
+    login = StringField(_l("用户名"), description=_l("也可以填写手机号码或证件号码。"))
+
+    def validate_login(self, field):
+        if not (field.data or "").strip():
+            raise ValidationError(_l("请填写用户名、手机号码或证件号码。"))
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("新密码"), description=_l("至少 8 位，须包含字母和数字，不能包含用户名或证件号码。"))
+    password_confirm = PasswordField(_l("确认新密码"))
+
+    def validate_password_confirm(self, field):
+        if (field.data or "") != (self.password.data or ""):
+            raise ValidationError(_l("两次输入的密码不一致。"))
+
+
+class AccountUsernameForm(CleanForm):
+    new_username = StringField(_l("新用户名"), description=_l("电子邮箱地址。"))
+    current_password = PasswordField(_l("当前密码"))
+
+    def validate_new_username(self, field):
+        self._normalise(field, identity.normalize_email)
+
+
+class AccountPhoneForm(CleanForm):
+    new_phone = StringField(_l("新手机号码"), description=_l("校验码会发送到新号码。"))
+    current_password = PasswordField(_l("当前密码"))
+
+    def validate_new_phone(self, field):
+        self._normalise(field, identity.normalize_phone)
+
+
+class AccountPasswordForm(FlaskForm):
+    current_password = PasswordField(_l("当前密码"))
+    new_password = PasswordField(_l("新密码"), description=_l("至少 8 位，须包含字母和数字，不能包含用户名或证件号码。"))
+    password_confirm = PasswordField(_l("确认新密码"))
+
+    def validate_password_confirm(self, field):
+        if (field.data or "") != (self.new_password.data or ""):
+            raise ValidationError(_l("两次输入的密码不一致。"))
+
+
+class AppealStatusForm(FlaskForm):
+    reference = StringField(_l("申诉编号"), description=_l("提交申诉时页面上显示的编号，如 SS20261128-ABC234。"))
+    id_number = StringField(_l("证件号码"))
+
+    def validate_reference(self, field):
+        if not (field.data or "").strip():
+            raise ValidationError(_l("请填写申诉编号。"))
+
+    def validate_id_number(self, field):
+        if not (field.data or "").strip():
+            raise ValidationError(_l("请填写证件号码。"))

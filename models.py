@@ -146,6 +146,23 @@ class OneTimeCode(BaseModel):
     ip = CharField(max_length=64, default="")
 
 
+class Challenge(BaseModel):
+    """A multi-step check in progress (account recovery, a phone change).
+
+    The browser holds only the token. `account` is empty when the details typed
+    matched nobody: the flow then runs exactly as for a real account, so the
+    answers do not tell whether an account exists.
+    """
+
+    token = CharField(max_length=64, unique=True, default=new_token)
+    purpose = CharField(max_length=32)
+    account = ForeignKeyField(Account, backref="challenges", null=True, on_delete="CASCADE")
+    payload = SensitiveJSONField(default=dict)
+    created_at = DateTimeField(default=utcnow)
+    verified_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+
+
 class Appeal(BaseModel):
     """申诉: someone says the ID number taken by an account is theirs."""
 
@@ -175,4 +192,5 @@ class AuditEntry(BaseModel):
     at = DateTimeField(default=utcnow, index=True)
 
 
-ALL_MODELS = [Account, LoginEvent, RegistrationDraft, OneTimeCode, Appeal, AuditEntry]
+ALL_MODELS = [Account, LoginEvent, RegistrationDraft, OneTimeCode, Challenge, Appeal,
+              AuditEntry]

@@ -6,8 +6,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
-from models import Account, AuditEntry, LoginEvent, db, utcnow
-from services import identity
+from models import Account, AuditEntry, Challenge, LoginEvent, db, utcnow
+from services import codes, identity, messaging
 
 _hasher = PasswordHasher()
 
@@ -105,6 +105,19 @@ def find_for_login(login: str):
     return None
 
 
+_BROWSERS = (("MicroMessenger", "微信"), ("QQBrowser", "QQ 浏览器"), ("UCBrowser", "UC 浏览器"),
+             ("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+             ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari"))
+
+
+def browser_family(user_agent: str) -> str:
+    """A short name for the browser, enough for a student to recognise a device."""
+    for marker, name in _BROWSERS:
+        if marker in (user_agent or ""):
+            return name
+    return user_agent.split("/", 1)[0][:40] if user_agent else "?"
+
+
 class LoginResult:
     def __init__(self, account=None, locked_until=None):
         self.account = account
@@ -145,3 +158,104 @@ def authenticate(login: str, password: str, *, ip: str, user_agent: str,
         account.save()
         LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=True)
     return LoginResult(account=account)
+
+
+# --- self-service changes (the account page) --------------------------------
+
+def notify(account: Account, text: str, *, config) -> None:
+    """An SMS to the account's bound phone about something done to the account."""
+    if account.phone:
+        sms(account.phone, text, config=config)
+
+
+def sms(phone: str, text: str, *, config, subject: str = "学信档案账号通知") -> None:
+    school = config["SCHOOL_NAME"]
+    messaging.send(config, messaging.Message(
+        channel="sms", to=phone, subject=f"{school} {subject}", body=f"【{school}】{text}"))
+
+
+def require_password(account: Account, password: str) -> None:
+    if not check_password(account.password_hash, password or ""):
+        raise AccountError(_l("当前密码不正确。"), field="current_password")
+
+
+def change_username(account: Account, new_username: str, current_password: str, *,
+                    config, ip: str) -> None:
+    require_password(account, current_password)
+    old = account.username
+    if new_username == old:
+        raise AccountError(_l("新用户名与当前用户名相同。"), field="new_username")
+    try:
+        with db.atomic():
+            account.username = new_username
+            account.save()
+            audit("account.username_changed", account=account, ip=ip,
+                  detail=f"{identity.mask_email(old)} -> {identity.mask_email(new_username)}")
+    except IntegrityError:
+        account.username = old
+        raise AccountError(_l("该用户名已被注册，请换一个。"), field="new_username") from None
+    notify(account, f"你的学信档案用户名已改为 {new_username}。如非本人操作，请立即联系学校。",
+           config=config)
+
+
+def change_password(account: Account, current_password: str, new_password: str, *,
+                    config, ip: str) -> None:
+    """New password; every other session ends (the caller renews its own)."""
+    require_password(account, current_password)
+    problem = identity.password_problem(new_password, username=account.username,
+                                        id_number=account.id_number or "")
+    if problem:
+        raise AccountError(problem, field="new_password")
+    with db.atomic():
+        account.password_hash = hash_password(new_password)
+        account.session_version += 1
+        account.save()
+        audit("account.password_changed", account=account, ip=ip)
+    notify(account, "你的学信档案密码已修改，其他设备上的登录已全部退出。如非本人操作，请立即联系学校。",
+           config=config)
+
+
+PHONE_CHANGE = "change_phone"
+
+
+def _send_phone_code(challenge: Challenge, *, config, ip: str) -> None:
+    new_phone = challenge.payload["phone"]
+    code = codes.issue(PHONE_CHANGE, challenge.token, "sms", new_phone, ip=ip)
+    sms(new_phone, f"你正在把学信档案绑定的手机号码改为本号码，校验码 {code}，"
+                   f"{codes.VALID_MINUTES} 分钟内有效。", config=config, subject="更换手机号码校验码")
+
+
+def start_phone_change(account: Account, current_password: str, new_phone: str, *,
+                       config, ip: str) -> Challenge:
+    """Check the password, then send a code to the NEW number."""
+    require_password(account, current_password)
+    if new_phone == account.phone:
+        raise AccountError(_l("新手机号码与当前号码相同。"), field="new_phone")
+    with db.atomic():
+        challenge = Challenge.create(purpose=PHONE_CHANGE, account=account,
+                                     payload={"phone": new_phone})
+        _send_phone_code(challenge, config=config, ip=ip)
+    return challenge
+
+
+def resend_phone_code(challenge: Challenge, *, config, ip: str) -> None:
+    _send_phone_code(challenge, config=config, ip=ip)
+
+
+def confirm_phone_change(challenge: Challenge, code: str, *, config, ip: str) -> Account:
+    account = challenge.account
+    new_phone = challenge.payload["phone"]
+    codes.verify(PHONE_CHANGE, challenge.token, code)
+    old_phone = account.phone
+    with db.atomic():
+        account.phone = new_phone
+        account.save()
+        challenge.verified_at = challenge.finished_at = utcnow()
+        challenge.save()
+        audit("account.phone_changed", account=account, ip=ip,
+              detail=f"{identity.mask_phone(old_phone)} -> {identity.mask_phone(new_phone)}")
+    text = (f"你的学信档案绑定手机号码已由 {identity.mask_phone(old_phone)} 改为 "
+            f"{identity.mask_phone(new_phone)}。如非本人操作，请立即联系学校。")
+    for phone in {new_phone, old_phone} - {None, ""}:
+        sms(phone, text, config=config)
+    return account

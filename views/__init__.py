@@ -1,5 +1,5 @@
 """Blueprints, one per audience, and the helpers they share."""
-from flask import Flask, make_response, render_template, request
+from flask import Flask, make_response, redirect, render_template, request
 
 
 def is_htmx() -> bool:
@@ -16,6 +16,15 @@ def render_component(page: str, fragment: str, status: int = 200, **context):
     return response
 
 
+def leave_to(url: str):
+    """After a successful POST that ends a component: a whole-page move to `url`."""
+    if is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, 303)
+
+
 def client_ip() -> str:
     return request.remote_addr or ""
 
@@ -25,7 +34,7 @@ def user_agent() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
-    from views import auth, errors, home, register
-    for module in (home, auth, register):
+    from views import account, auth, errors, home, recover, register
+    for module in (home, auth, register, recover, account):
         app.register_blueprint(module.bp)
     errors.register(app)

@@ -7,7 +7,7 @@ from flask_login import current_user, login_user, logout_user
 from app import limiter
 from forms import LoginForm
 from services import accounts
-from views import client_ip, render_component, user_agent
+from views import client_ip, leave_to, render_component, user_agent
 
 bp = Blueprint("auth", __name__)
 
@@ -49,11 +49,7 @@ def auth_login():
     session.clear()
     login_user(result.account, remember=form.remember.data)
     flash(_("欢迎回来，%(name)s。", name=result.account.real_name or result.account.username), "info")
-    if request.headers.get("HX-Request") == "true":
-        response = current_app.response_class("", 200)
-        response.headers["HX-Redirect"] = next_url
-        return response
-    return redirect(next_url, 303)
+    return leave_to(next_url)
 
 
 @bp.post("/logout")

@@ -1,14 +1,13 @@
 """实名注册: the registration wizard and the identity appeal (申诉)."""
-from flask import (Blueprint, current_app, flash, make_response, redirect, render_template,
-                   request, session, url_for)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from app import limiter
-from forms import AppealForm, RegisterCodeForm, RegisterConfirmForm, RegisterIdentityForm, RegisterNoticeForm
-from services import codes, identity, messaging, registration
+from forms import AppealForm, AppealStatusForm, RegisterCodeForm, RegisterConfirmForm, RegisterIdentityForm, RegisterNoticeForm
+from services import appeals, codes, identity, messaging, registration
 from services.registration import RegistrationError
-from views import client_ip, is_htmx, render_component
+from views import client_ip, is_htmx, leave_to, render_component
 
 bp = Blueprint("register", __name__, url_prefix="/register")
 
@@ -41,8 +40,6 @@ def _render(step, draft=None, form=None, status=200, **extra):
         context.update(masked_phone=identity.mask_phone(draft.data["phone"]),
                        edu_email=identity.is_edu_email(draft.data["username"]),
                        resend_wait=codes.seconds_until_resend(registration.CODE_PURPOSE, draft.token))
-    if step == "confirm" and draft:
-        context.update(masked_id=identity.mask_id(draft.data["id_number"]))
     response = render_component("register/page.html", "register/_wizard.html", status, **context)
     if is_htmx():
         response.headers["HX-Push-Url"] = url_for("register.register_step", step=step)
@@ -198,12 +195,7 @@ def register_confirm():
         return response
     session.clear()
     login_user(account)
-    done = url_for("register.register_done")
-    if is_htmx():
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = done
-        return response
-    return redirect(done, 303)
+    return leave_to(url_for("register.register_done"))
 
 
 @bp.get("/done")
@@ -235,3 +227,21 @@ def register_appeal():
             return render_component("register/appeal.html", "register/_appeal.html",
                                     form=None, appeal=appeal)
     return render_component("register/appeal.html", "register/_appeal.html", 422, form=form)
+
+
+@bp.route("/appeal/status", methods=["GET", "POST"])
+@_limit("RATELIMIT_CHECK_CODE")
+def register_appeal_status():
+    """申诉进度: by reference number together with the ID number it names."""
+    form = AppealStatusForm()
+    if not form.is_submitted():
+        return render_component("register/appeal_status.html", "register/_appeal_status.html",
+                                form=form)
+    if form.validate():
+        appeal = appeals.find(form.reference.data, form.id_number.data)
+        if appeal:
+            return render_component("register/appeal_status.html", "register/_appeal_status.html",
+                                    form=form, appeal=appeal)
+        form.reference.errors = [_("没有找到与这个申诉编号和证件号码对应的申诉，请核对后重试。")]
+    return render_component("register/appeal_status.html", "register/_appeal_status.html", 422,
+                            form=form)

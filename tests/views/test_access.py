@@ -6,7 +6,9 @@ PUBLIC = {
     "static", "home.home_index", "home.home_language", "auth.auth_login", "auth.auth_logout",
     "register.register_start", "register.register_step", "register.register_notice",
     "register.register_identity", "register.register_code_send", "register.register_code_check",
-    "register.register_confirm", "register.register_appeal",
+    "register.register_confirm", "register.register_appeal", "register.register_appeal_status",
+    "recover.recover_show", "recover.recover_identify", "recover.recover_send",
+    "recover.recover_check", "recover.recover_new_password", "recover.recover_restart",
 }
 
 

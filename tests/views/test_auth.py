@@ -39,8 +39,8 @@ def test_one_generic_message_for_any_mismatch(client, student):
     unknown_user = client.post("/login", data={"login": "who@example.edu.cn", "password": "nope-123"})
     for response in (wrong_password, unknown_user):
         assert response.status_code == 422 and "用户名或密码不正确" in text(response)
-    assert text(wrong_password).split('id="login-error"')[1][:60] == \
-        text(unknown_user).split('id="login-error"')[1][:60]
+    assert text(wrong_password).split('id="login-message"')[1][:60] == \
+        text(unknown_user).split('id="login-message"')[1][:60]
 
 
 def test_empty_fields_are_422(client):
