@@ -105,7 +105,7 @@ def find_for_login(login: str):
     return None
 
 
-_BROWSERS = (("MicroMessenger", "微信"), ("QQBrowser", "QQ 浏览器"), ("UCBrowser", "UC 浏览器"),
+_BROWSERS = (("MicroMessenger", "WeChat"), ("QQBrowser", "QQ Browser"), ("UCBrowser", "UC Browser"),
              ("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
              ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari"))
 
