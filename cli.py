@@ -11,7 +11,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def migration_router() -> Router:
-    return Router(models.db, migrate_dir=MIGRATIONS, ignore=["basemodel"])
+    return Router(models.db, migrate_dir=MIGRATIONS, ignore=["basemodel", "record"])
 
 
 def register(app: Flask) -> None:

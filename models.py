@@ -4,8 +4,8 @@ import json
 import secrets
 
 from peewee import (
-    BooleanField, CharField, DatabaseProxy, DateTimeField, FieldAccessor,
-    ForeignKeyField, IntegerField, Model, TextField,
+    BooleanField, CharField, DatabaseProxy, DateField, DateTimeField, DecimalField,
+    FieldAccessor, ForeignKeyField, IntegerField, Model, TextField,
 )
 
 from flask_login import UserMixin
@@ -192,5 +192,143 @@ class AuditEntry(BaseModel):
     at = DateTimeField(default=utcnow, index=True)
 
 
+# --- records (学籍 学历 学位 录取 资助) ----------------------------------------
+
+class Record(BaseModel):
+    """What every record kind has: the person, the binding, the update date.
+
+    Field names are English; services.records maps them to the Chinese column
+    names of the import files and the pages.
+    """
+
+    AUTO = "auto"
+    CERTIFICATE = "certificate"
+    REGISTRAR = "registrar"
+
+    name = CharField(max_length=64)
+    id_type = CharField(max_length=16, default="居民身份证")
+    id_number = SensitiveField(index=True, null=True)
+    account = ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    bound_by = CharField(max_length=16, null=True)
+    bound_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Enrollment(Record):
+    """学籍."""
+
+    gender = CharField(max_length=4, null=True)
+    birth_date = DateField(null=True)
+    ethnicity = CharField(max_length=32, null=True)
+    school_name = CharField(max_length=128)
+    level = CharField(max_length=16)
+    department = CharField(max_length=128, null=True)
+    class_name = CharField(max_length=64, null=True)
+    major = CharField(max_length=128)
+    student_number = CharField(max_length=32, unique=True)
+    study_mode = CharField(max_length=16, null=True)
+    admission_date = DateField(null=True)
+    duration = CharField(max_length=16, null=True)
+    education_category = CharField(max_length=16, null=True)
+    status = CharField(max_length=16)
+    expected_graduation = DateField(null=True)
+    photo = CharField(max_length=255, null=True)
+
+
+class Diploma(Record):
+    """学历. Before 2001 a diploma may carry a school number, a printed serial, or both."""
+
+    gender = CharField(max_length=4, null=True)
+    birth_date = DateField(null=True)
+    school_name = CharField(max_length=128)
+    level = CharField(max_length=16)
+    major = CharField(max_length=128)
+    duration = CharField(max_length=16, null=True)
+    study_mode = CharField(max_length=16, null=True)
+    education_category = CharField(max_length=16, null=True)
+    admission_date = DateField(null=True)
+    graduation_date = DateField()
+    completion = CharField(max_length=8)
+    certificate_number = CharField(max_length=32, null=True, unique=True)
+    school_number = CharField(max_length=32, null=True)
+    president = CharField(max_length=64, null=True)
+    photo = CharField(max_length=255, null=True)
+    # Normalised forms (no NO., no leading zeros) that manual binding matches.
+    certificate_key = CharField(max_length=32, null=True, index=True)
+    school_number_key = CharField(max_length=32, null=True, index=True)
+
+
+class Degree(Record):
+    """学位."""
+
+    gender = CharField(max_length=4, null=True)
+    birth_date = DateField(null=True)
+    awarding_unit = CharField(max_length=128)
+    degree = CharField(max_length=64)
+    discipline = CharField(max_length=128)
+    award_date = DateField()
+    certificate_number = CharField(max_length=32, unique=True)
+    certificate_key = CharField(max_length=32, index=True)
+
+
+class Admission(Record):
+    """录取."""
+
+    candidate_number = CharField(max_length=32, unique=True)
+    year = IntegerField()
+    batch = CharField(max_length=64, null=True)
+    major = CharField(max_length=128)
+    level = CharField(max_length=16)
+
+
+class Aid(Record):
+    """资助."""
+
+    school_year = CharField(max_length=16)
+    program = CharField(max_length=128)
+    amount = DecimalField(max_digits=12, decimal_places=2)
+    paid_on = DateField()
+
+    class Meta:
+        indexes = ((("id_number_index", "school_year", "program", "paid_on"), True),)
+
+
+class CorrectionRequest(BaseModel):
+    """校对 / 更正申请: a student says one field of one record is wrong."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    account = ForeignKeyField(Account, backref="corrections", on_delete="CASCADE")
+    kind = CharField(max_length=16)
+    record_id = IntegerField()
+    field = CharField(max_length=32)
+    current_value = TextField(default="")
+    proposed_value = TextField()
+    reason = TextField()
+    evidence_path = CharField(max_length=255, null=True)
+    status = CharField(max_length=16, default=PENDING)
+    reply = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    decided_at = DateTimeField(null=True)
+    decided_by = CharField(max_length=254, null=True)
+    # Equal to "kind:record_id:field" while pending, empty afterwards: a unique
+    # index on it allows one pending request per field (the database decides races).
+    pending_key = CharField(max_length=64, null=True, unique=True)
+
+
+class BindAttempt(BaseModel):
+    """A manual binding try, counted to stop enumeration of certificate numbers."""
+
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    at = DateTimeField(default=utcnow, index=True)
+    success = BooleanField()
+    ip = CharField(max_length=64, default="")
+
+
+RECORD_MODELS = [Enrollment, Diploma, Degree, Admission, Aid]
+
 ALL_MODELS = [Account, LoginEvent, RegistrationDraft, OneTimeCode, Challenge, Appeal,
-              AuditEntry]
+              AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt]
