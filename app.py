@@ -40,6 +40,13 @@ DEFAULTS = dict(
     SCHOOL_NAME="示范大学",
     SCHOOL_NAME_EN="Demonstration University",
     SCHOOL_CONTACT="registrar@demo.edu.cn",
+    # The school's names over the years, current first: old records carry old names.
+    SCHOOL_NAMES=[
+        {"name": "示范大学", "from": 2003, "until": None},
+        {"name": "示范学院", "from": 1985, "until": 2002},
+        {"name": "示范师范专科学校", "from": 1958, "until": 1984},
+    ],
+    BIND_ATTEMPTS_PER_DAY=10,
     # Graduates before this year are not offered an account (DOMAIN.md).
     ELIGIBLE_SINCE_YEAR=1991,
     MESSAGE_BACKEND="outbox",
@@ -139,7 +146,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.register(app)
 
     from services.accounts import browser_family
+    from services.records import summary
     app.jinja_env.filters["browser_family"] = browser_family
+    app.jinja_env.filters["record_summary"] = summary
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     static_url = _static_url_builder(app)

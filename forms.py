@@ -6,7 +6,8 @@ normalised values in `form.clean` for the views.
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, PasswordField, RadioField, StringField, SubmitField
+from wtforms import (BooleanField, PasswordField, RadioField, SelectField, StringField,
+                     SubmitField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
@@ -209,3 +210,44 @@ class AppealStatusForm(FlaskForm):
     def validate_id_number(self, field):
         if not (field.data or "").strip():
             raise ValidationError(_l("请填写证件号码。"))
+
+
+class RecordBindForm(FlaskForm):
+    kind = RadioField(_l("记录类别"), choices=[SelectChoice("diploma", _l("学历")),
+                                              SelectChoice("degree", _l("学位"))],
+                      default="diploma", validate_choice=False)
+    certificate_number = StringField(_l("证书编号"),
+                                     description=_l("2001 年以前的证书可能有学校编号和印刷序列号两个编号，可任填其一，“NO.”和前面的 0 可省略。"))
+    year = StringField(_l("毕业年份"), description=_l("学位请填获学位年份，如 1998。"))
+    school = SelectField(_l("毕业学校"), validate_choice=False)
+
+    def validate_kind(self, field):
+        if field.data not in ("diploma", "degree"):
+            raise ValidationError(_l("请选择记录类别。"))
+
+    def validate_certificate_number(self, field):
+        try:
+            identity.certificate_key(field.data or "")
+        except identity.IdentityError as error:
+            raise ValidationError(str(error)) from None
+
+    def validate_year(self, field):
+        text = identity.fold(field.data or "")
+        if not (text.isdigit() and len(text) == 4):
+            raise ValidationError(_l("请填写 4 位数字的年份，如 1998。"))
+        field.data = text
+
+    def validate_school(self, field):
+        if field.data not in [value for value, _label in field.choices]:
+            raise ValidationError(_l("请从列表中选择学校名称。"))
+
+
+class CorrectionForm(FlaskForm):
+    field = SelectField(_l("有误的项目"), validate_choice=False)
+    proposed_value = StringField(_l("正确的内容"))
+    reason = TextAreaField(_l("理由"), description=_l("例如：与毕业证书原件不一致。最多 500 字。"))
+    evidence = FileField(_l("证明材料（可选）"), description=_l("JPG、PNG 或 PDF，不超过 2 MB。"))
+
+    def validate_field(self, field):
+        if field.data not in [value for value, _label in field.choices]:
+            raise ValidationError(_l("请选择有误的项目。"))

@@ -5,7 +5,7 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 
 from models import Account, Appeal, db, utcnow
-from services import accounts, identity, messaging
+from services import accounts, binding, identity, messaging
 
 
 class AppealError(ValueError):
@@ -68,6 +68,7 @@ def decide(appeal: Appeal, approve: bool, reason: str, *, actor: str, config, ip
         if approve:
             previous_owner = Account.get_or_none(Account.id_number.matches(appeal.id_number))
             if previous_owner:
+                binding.release(previous_owner, appeal.id_number)
                 previous_owner.id_number = None
                 previous_owner.session_version += 1
                 previous_owner.save()

@@ -166,3 +166,19 @@ def display_value(record: Record, column: Column) -> str:
     if column.type == "money":
         return f"{value:,.2f}"
     return str(value)
+
+
+SUMMARY_FIELDS = {
+    "enrollment": ("school_name", "level", "major", "status"),
+    "diploma": ("school_name", "level", "major", "completion", "graduation_date"),
+    "degree": ("awarding_unit", "degree", "discipline", "award_date"),
+    "admission": ("year", "level", "major"),
+    "aid": ("school_year", "program", "amount"),
+}
+
+
+def summary(record: Record) -> str:
+    """One line that tells a student which record this is."""
+    kind = kind_of(record)
+    parts = (display_value(record, kind.column(attr)) for attr in SUMMARY_FIELDS[kind.key])
+    return " · ".join(part for part in parts if part)

@@ -109,3 +109,48 @@ def login(client):
         return response
 
     return do
+
+
+RECORD_DEFAULTS = {
+    "enrollment": dict(name="张三", gender="女", birth_date="1949-12-31", school_name="示范大学",
+                       level="本科", major="汉语言文学", student_number="S0001",
+                       status="不在籍（毕业）", admission_date="2015-09-01",
+                       expected_graduation="2019-07-01"),
+    "diploma": dict(name="张三", gender="女", birth_date="1949-12-31", school_name="示范大学",
+                    level="本科", major="汉语言文学", graduation_date="2019-07-01",
+                    completion="毕业", certificate_number="109991201905000001"),
+    "degree": dict(name="张三", gender="女", birth_date="1949-12-31", awarding_unit="示范大学",
+                   degree="文学学士", discipline="汉语言文学", award_date="2019-07-01",
+                   certificate_number="1099942019000001"),
+    "admission": dict(name="张三", candidate_number="15420106150001", year=2015, major="汉语言文学",
+                      level="本科"),
+    "aid": dict(name="张三", school_year="2016-2017", program="国家助学金", amount="3000.00",
+                paid_on="2016-11-01"),
+}
+
+
+@pytest.fixture
+def make_record(app):
+    """A record of one kind with believable defaults; id_number defaults to the test ID."""
+    from services import identity
+    from services.records import KINDS
+    counter = iter(range(1, 100_000))
+
+    def make(kind_key, **fields):
+        n = next(counter)
+        values = dict(RECORD_DEFAULTS[kind_key])
+        values.setdefault("id_number", "11010519491231002X")
+        for unique in ("student_number", "certificate_number", "candidate_number"):
+            if unique in values and unique not in fields:
+                values[unique] = values[unique][:-4] + f"{n:04d}"
+        values.update(fields)
+        model = KINDS[kind_key].model
+        if kind_key in ("diploma", "degree"):
+            if values.get("certificate_number"):
+                values["certificate_key"] = identity.certificate_key(values["certificate_number"])
+            if values.get("school_number"):
+                values["school_number_key"] = identity.certificate_key(values["school_number"])
+        with models.db.connection_context():
+            return model.create(**values)
+
+    return make

@@ -25,6 +25,15 @@ def leave_to(url: str):
     return redirect(url, 303)
 
 
+def label_for(thing) -> str:
+    """The Chinese or English name of a record kind or column, for the current language."""
+    from flask_babel import get_locale
+    english = str(get_locale()) == "en"
+    if hasattr(thing, "header"):
+        return thing.english if english else thing.header
+    return thing.english if english else thing.label
+
+
 def client_ip() -> str:
     return request.remote_addr or ""
 
@@ -34,7 +43,8 @@ def user_agent() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
-    from views import account, auth, errors, home, recover, register
-    for module in (home, auth, register, recover, account):
+    from views import account, auth, errors, home, records, recover, register
+    for module in (home, auth, register, recover, account, records):
         app.register_blueprint(module.bp)
     errors.register(app)
+    app.jinja_env.globals["label_for"] = label_for

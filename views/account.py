@@ -21,7 +21,7 @@ def _signed_in():
 
 
 def _limit(key):
-    return limiter.limit(lambda: current_app.config[key])
+    return limiter.limit(lambda: current_app.config[key], methods=["POST"])
 
 
 def _done(message):

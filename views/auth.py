@@ -6,7 +6,7 @@ from flask_login import current_user, login_user, logout_user
 
 from app import limiter
 from forms import LoginForm
-from services import accounts
+from services import accounts, binding
 from views import client_ip, leave_to, render_component, user_agent
 
 bp = Blueprint("auth", __name__)
@@ -16,7 +16,7 @@ def _safe_next(target: str | None) -> str:
     """Only local paths, so a crafted link cannot send people elsewhere after login."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("home.home_index")
+    return url_for("records.records_index")
 
 
 def _render(form, status=200, message=None):
@@ -44,6 +44,7 @@ def auth_login():
             until=format_datetime(result.locked_until, "HH:mm")))
     if not result.ok:
         return _render(form, 422, _("用户名或密码不正确。"))
+    binding.auto_bind(result.account, since_year=current_app.config["ELIGIBLE_SINCE_YEAR"])
     next_url = _safe_next(request.args.get("next"))
     # A fresh session at login: nothing from before login carries over.
     session.clear()

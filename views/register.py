@@ -5,7 +5,7 @@ from flask_login import current_user, login_required, login_user
 
 from app import limiter
 from forms import AppealForm, AppealStatusForm, RegisterCodeForm, RegisterConfirmForm, RegisterIdentityForm, RegisterNoticeForm
-from services import appeals, codes, identity, messaging, registration
+from services import appeals, binding, codes, identity, messaging, registration
 from services.registration import RegistrationError
 from views import client_ip, is_htmx, leave_to, render_component
 
@@ -193,6 +193,7 @@ def register_confirm():
         response = _render("identity", draft, identity_form, 422,
                            id_taken=error.field == "id_number")
         return response
+    binding.auto_bind(account, since_year=current_app.config["ELIGIBLE_SINCE_YEAR"])
     session.clear()
     login_user(account)
     return leave_to(url_for("register.register_done"))

@@ -85,3 +85,14 @@ def test_cli_decides_an_appeal(app, client, runner, squatter, db):
     assert again.exit_code != 0 and "已经处理过" in again.output
     missing = runner.invoke(args=["decide-appeal", "SS20000101-XXXXXX", "--approve"])
     assert missing.exit_code != 0
+
+
+def test_approval_unbinds_the_records_that_carry_the_id(app, client, squatter, make_record, db):
+    from services import binding
+    make_record("diploma", name="周八")
+    binding.auto_bind(squatter, since_year=1991)
+    from models import Diploma
+    assert Diploma.get().account_id == squatter.id
+    appeal = file_appeal(client)
+    appeals.decide(appeal, True, "", actor="registrar", config=app.config)
+    assert Diploma.get().account_id is None and Diploma.get().bound_by is None

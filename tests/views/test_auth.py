@@ -88,13 +88,13 @@ def test_next_only_goes_to_local_paths(client, student):
     client.post("/logout")
     response = client.post("/login?next=https://evil.example/x",
                            data={"login": "li@example.edu.cn", "password": PASSWORD})
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/records/"
 
 
 def test_htmx_login_redirects_the_page(client, student):
     response = client.post("/login", data={"login": "li@example.edu.cn", "password": PASSWORD},
                            headers=HX)
-    assert response.headers["HX-Redirect"] == "/"
+    assert response.headers["HX-Redirect"] == "/records/"
 
 
 def test_bumping_the_session_version_ends_sessions(client, student, login, db):

@@ -1,0 +1,97 @@
+"""校对 / 更正申请: a student asks the registrar to correct one field of a record.
+
+The record itself never changes here; the registrar decides (administration
+work). One pending request per field at a time: a unique key that is set only
+while the request is pending lets the database settle two requests at once.
+"""
+import io
+import secrets
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+from peewee import IntegrityError
+from PIL import Image, UnidentifiedImageError
+
+from models import CorrectionRequest, Record, db
+from services import accounts
+from services.records import Kind, display_value
+
+MAX_REASON = 500
+EVIDENCE_TYPES = {"JPEG": "jpg", "PNG": "png"}
+
+
+class CorrectionError(ValueError):
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+def pending_key(kind: Kind, record: Record, attr: str) -> str:
+    return f"{kind.key}:{record.id}:{attr}"
+
+
+def _evidence_extension(data: bytes, max_bytes: int) -> str:
+    if len(data) > max_bytes:
+        raise CorrectionError(_l("证明材料不能超过 2 MB。"), field="evidence")
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = image.format
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        kind = None
+    if kind not in EVIDENCE_TYPES:
+        raise CorrectionError(_l("证明材料只接受 JPG、PNG 或 PDF 文件。"), field="evidence")
+    return EVIDENCE_TYPES[kind]
+
+
+def file_request(account, kind: Kind, record: Record, attr: str, proposed: str, reason: str,
+                 evidence: bytes | None, *, upload_dir, max_bytes: int, ip: str = ""):
+    columns = {column.attr: column for column in kind.columns}
+    if attr not in columns:
+        raise CorrectionError(_l("请选择有误的项目。"), field="field")
+    proposed = (proposed or "").strip()
+    reason = (reason or "").strip()
+    current = display_value(record, columns[attr])
+    if not proposed:
+        raise CorrectionError(_l("请填写正确的内容。"), field="proposed_value")
+    if proposed == current:
+        raise CorrectionError(_l("填写的内容与记录中的一样。"), field="proposed_value")
+    if not reason:
+        raise CorrectionError(_l("请说明理由，例如依据哪份材料。"), field="reason")
+    if len(reason) > MAX_REASON or len(proposed) > 200:
+        raise CorrectionError(_l("理由最多 500 字，正确内容最多 200 字。"), field="reason")
+    path = None
+    if evidence:
+        extension = _evidence_extension(evidence, max_bytes)
+        folder = Path(upload_dir) / "evidence"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{secrets.token_hex(12)}.{extension}"
+        path.write_bytes(evidence)
+    try:
+        with db.atomic():
+            request = CorrectionRequest.create(
+                account=account, kind=kind.key, record_id=record.id, field=attr,
+                current_value=current, proposed_value=proposed, reason=reason,
+                evidence_path=str(path.relative_to(upload_dir)) if path else None,
+                pending_key=pending_key(kind, record, attr))
+            accounts.audit("correction.filed", account=account, ip=ip,
+                           detail=f"{kind.key}:{record.id}:{attr}")
+    except IntegrityError:
+        if path:
+            path.unlink(missing_ok=True)
+        raise CorrectionError(_l("这一项已有一条待处理的更正申请，请等学校处理后再提交。"),
+                              field="field") from None
+    return request
+
+
+def for_account(account):
+    return list(CorrectionRequest.select().where(CorrectionRequest.account == account)
+                .order_by(CorrectionRequest.created_at.desc(), CorrectionRequest.id.desc()))
+
+
+def pending_fields(kind: Kind, record: Record) -> set:
+    return {request.field for request in CorrectionRequest.select().where(
+        CorrectionRequest.kind == kind.key, CorrectionRequest.record_id == record.id,
+        CorrectionRequest.status == CorrectionRequest.PENDING)}
