@@ -199,3 +199,43 @@ def mask_email(address: str) -> str:
     if not domain:
         return address
     return local[:1] + "***@" + domain
+
+
+# --- certificate numbers -----------------------------------------------------
+
+_NO_PREFIX = re.compile(r"^(?:NO|N0|№)\.?")
+CERTIFICATE_TYPES = {"1": "普通高等教育", "5": "成人高等教育", "6": "高等教育自学考试", "7": "网络教育"}
+CERTIFICATE_LEVELS = {"01": "博士研究生", "02": "硕士研究生", "04": "第二学士", "05": "本科", "06": "专科"}
+
+
+def certificate_key(typed: str) -> str:
+    """The form certificate numbers are matched in.
+
+    `NO.00298959`, `No 00298959`, `００２９８９５９` and `298959` all give `298959`.
+    """
+    text = fold(typed).upper().replace("．", ".")
+    text = _NO_PREFIX.sub("", text).lstrip(".")
+    if not text or not re.fullmatch(r"[0-9A-Z]+", text):
+        raise IdentityError(_l("请填写证书编号（只含数字，可带“NO.”）。"))
+    return text.lstrip("0") or "0"
+
+
+def certificate_problem(number: str, graduation_year: int):
+    """What is wrong with a diploma number for its year (DOMAIN.md), or None."""
+    if graduation_year >= 2002:
+        expected = 18
+    elif graduation_year == 2001:
+        expected = 17
+    else:
+        return None if re.fullmatch(r"[0-9A-Z.]{1,24}", number.upper()) else _l(
+            "证书编号只能包含数字和字母。")
+    if not number.isdigit() or len(number) != expected:
+        return _l("%(year)s 年的学历证书编号应为 %(n)s 位数字。", year=graduation_year, n=expected)
+    if number[5] not in CERTIFICATE_TYPES:
+        return _l("证书编号第 6 位（学历类别）应为 1、5、6 或 7。")
+    if number[6:10] != str(graduation_year):
+        return _l("证书编号中的年份 %(found)s 与毕业年份 %(year)s 不一致。",
+                  found=number[6:10], year=graduation_year)
+    if number[10:12] not in CERTIFICATE_LEVELS:
+        return _l("证书编号第 11–12 位（层次）应为 01、02、04、05 或 06。")
+    return None
