@@ -167,3 +167,37 @@ def test_masks():
     assert identity.mask_phone("13812345678") == "138****5678"
     assert identity.mask_email("zhang@example.edu.cn") == "z***@example.edu.cn"
     assert identity.mask_id("") == ""
+
+
+@pytest.mark.parametrize("typed", ["NO.00298959", "No.00298959", "no 00298959", "NO．00298959",
+                                   "00298959", "298959", "２９８９５９", " 0029-8959 ", "№00298959"])
+def test_certificate_numbers_normalise_to_one_key(typed):
+    assert identity.certificate_key(typed) == "298959"
+
+
+def test_certificate_key_keeps_modern_numbers_whole():
+    assert identity.certificate_key("104461201905004220") == "104461201905004220"
+    assert identity.certificate_key("0000") == "0"
+
+
+@pytest.mark.parametrize("typed", ["", "NO.", "证书123", "12#34"])
+def test_bad_certificate_numbers(typed):
+    with pytest.raises(IdentityError):
+        identity.certificate_key(typed)
+
+
+@pytest.mark.parametrize("number, year, fragment", [
+    ("104461201905004220", 2019, None),
+    ("10446120010500422", 2001, None),
+    ("982456", 1994, None),
+    ("00298959", 1994, None),
+    ("10446120190500422", 2019, "18 位"),          # one digit short
+    ("104461201805004220", 2019, "年份"),          # year inside disagrees
+    ("104463201905004220", 2019, "第 6 位"),        # no such type digit
+    ("104461201903004220", 2019, "11–12"),         # no such level code
+    ("104461201905004220", 2001, "17 位"),
+    ("98 24#56", 1994, "数字和字母"),
+])
+def test_certificate_problem_follows_the_format_of_each_year(number, year, fragment):
+    problem = identity.certificate_problem(number, year)
+    assert (problem is None) if fragment is None else (fragment in str(problem))
