@@ -25,6 +25,14 @@ def leave_to(url: str):
     return redirect(url, 303)
 
 
+def limit_posts(config_key: str):
+    """A per-IP rate limit, read from config, on the POSTs of a view (page views are free)."""
+    from flask import current_app
+
+    from app import limiter
+    return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])
+
+
 def label_for(thing) -> str:
     """The Chinese or English name of a record kind or column, for the current language."""
     from flask_babel import get_locale

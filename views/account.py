@@ -3,11 +3,10 @@ from flask import Blueprint, current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from app import limiter
 from forms import AccountPasswordForm, AccountPhoneForm, AccountUsernameForm, CodeStepForm
 from models import LoginEvent
 from services import accounts, appeals, codes, identity, messaging, recovery
-from views import client_ip, is_htmx, leave_to, render_component
+from views import limit_posts, client_ip, is_htmx, leave_to, render_component
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -19,9 +18,6 @@ PHONE_CHALLENGE = "account_phone_change"
 def _signed_in():
     return None
 
-
-def _limit(key):
-    return limiter.limit(lambda: current_app.config[key], methods=["POST"])
 
 
 def _done(message):
@@ -43,7 +39,7 @@ def account_profile():
 
 
 @bp.route("/username", methods=["GET", "POST"])
-@_limit("RATELIMIT_FORM")
+@limit_posts("RATELIMIT_FORM")
 def account_username():
     form = AccountUsernameForm()
     if not form.is_submitted():
@@ -61,7 +57,7 @@ def account_username():
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@_limit("RATELIMIT_LOGIN")
+@limit_posts("RATELIMIT_LOGIN")
 def account_password():
     form = AccountPasswordForm()
     if not form.is_submitted():
@@ -95,7 +91,7 @@ def _render_phone_code(challenge, form=None, status=200, sent=False):
 
 
 @bp.route("/phone", methods=["GET", "POST"])
-@_limit("RATELIMIT_SEND_CODE")
+@limit_posts("RATELIMIT_SEND_CODE")
 def account_phone():
     form = AccountPhoneForm()
     if not form.is_submitted():
@@ -125,7 +121,7 @@ def account_phone():
 
 
 @bp.post("/phone/send")
-@_limit("RATELIMIT_SEND_CODE")
+@limit_posts("RATELIMIT_SEND_CODE")
 def account_phone_send():
     challenge = _phone_challenge()
     if challenge is None:
@@ -141,7 +137,7 @@ def account_phone_send():
 
 
 @bp.post("/phone/check")
-@_limit("RATELIMIT_CHECK_CODE")
+@limit_posts("RATELIMIT_CHECK_CODE")
 def account_phone_check():
     challenge = _phone_challenge()
     if challenge is None:

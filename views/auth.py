@@ -4,10 +4,9 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from app import limiter
 from forms import LoginForm
 from services import accounts, binding
-from views import client_ip, leave_to, render_component, user_agent
+from views import limit_posts, client_ip, leave_to, render_component, user_agent
 
 bp = Blueprint("auth", __name__)
 
@@ -25,7 +24,7 @@ def _render(form, status=200, message=None):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+@limit_posts("RATELIMIT_LOGIN")
 def auth_login():
     if current_user.is_authenticated:
         return redirect(url_for("home.home_index"), 303)

@@ -9,12 +9,11 @@ from flask import (Blueprint, abort, current_app, flash, redirect, request, send
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app import limiter
 from forms import CorrectionForm, RecordBindForm
 from models import CorrectionRequest
 from services import binding, corrections, identity, records
 from services.records import KINDS
-from views import client_ip, label_for, leave_to, render_component
+from views import limit_posts, client_ip, label_for, leave_to, render_component
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
@@ -89,7 +88,7 @@ def _correction_form(kind, record, formdata=True):
 
 
 @bp.route("/<kind_key>/<int:record_id>/correct", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_FORM"], methods=["POST"])
+@limit_posts("RATELIMIT_FORM")
 def records_correct(kind_key, record_id):
     kind = _kind_or_404(kind_key)
     record = _record_or_404(kind, record_id)
@@ -139,7 +138,7 @@ def _bind_form(formdata=True):
 
 
 @bp.route("/bind", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_CHECK_CODE"], methods=["POST"])
+@limit_posts("RATELIMIT_CHECK_CODE")
 def records_bind():
     if request.method == "GET":
         return render_component("records/bind.html", "records/_bind.html",

@@ -5,20 +5,16 @@ Every answer is the same whether or not the details match an account.
 from flask import Blueprint, abort, current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
 
-from app import limiter
 from forms import CodeStepForm, NewPasswordForm, RecoverPasswordForm, RecoverUsernameForm
 from services import codes, messaging, recovery
 from services.recovery import RecoveryError
-from views import client_ip, is_htmx, leave_to, render_component
+from views import limit_posts, client_ip, is_htmx, leave_to, render_component
 
 bp = Blueprint("recover", __name__, url_prefix="/recover")
 
 PURPOSES = {"username": recovery.FIND_USERNAME, "password": recovery.RESET_PASSWORD}
 IDENTIFY_FORMS = {"username": RecoverUsernameForm, "password": RecoverPasswordForm}
 
-
-def _limit(key):
-    return limiter.limit(lambda: current_app.config[key])
 
 
 @bp.url_value_preprocessor
@@ -66,7 +62,7 @@ def recover_show(flow):
 
 
 @bp.post("/<flow>")
-@_limit("RATELIMIT_FORM")
+@limit_posts("RATELIMIT_FORM")
 def recover_identify(flow):
     form = IDENTIFY_FORMS[flow]()
     if not form.validate():
@@ -82,7 +78,7 @@ def recover_identify(flow):
 
 
 @bp.post("/<flow>/send")
-@_limit("RATELIMIT_SEND_CODE")
+@limit_posts("RATELIMIT_SEND_CODE")
 def recover_send(flow):
     challenge = _challenge(flow)
     if challenge is None:
@@ -106,7 +102,7 @@ def recover_send(flow):
 
 
 @bp.post("/<flow>/check")
-@_limit("RATELIMIT_CHECK_CODE")
+@limit_posts("RATELIMIT_CHECK_CODE")
 def recover_check(flow):
     challenge = _challenge(flow)
     if challenge is None:
@@ -130,7 +126,7 @@ def recover_check(flow):
 
 
 @bp.post("/password/new")
-@_limit("RATELIMIT_FORM")
+@limit_posts("RATELIMIT_FORM")
 def recover_new_password():
     challenge = _challenge("password")
     if challenge is None or challenge.verified_at is None:

@@ -3,11 +3,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from app import limiter
 from forms import AppealForm, AppealStatusForm, RegisterCodeForm, RegisterConfirmForm, RegisterIdentityForm, RegisterNoticeForm
 from services import appeals, binding, codes, identity, messaging, registration
 from services.registration import RegistrationError
-from views import client_ip, is_htmx, leave_to, render_component
+from views import limit_posts, client_ip, is_htmx, leave_to, render_component
 
 bp = Blueprint("register", __name__, url_prefix="/register")
 
@@ -15,9 +14,6 @@ DRAFT_KEY = "register_draft"
 FORMS = {"notice": RegisterNoticeForm, "identity": RegisterIdentityForm,
          "code": RegisterCodeForm, "confirm": RegisterConfirmForm}
 
-
-def _limit(key):
-    return limiter.limit(lambda: current_app.config[key])
 
 
 @bp.before_request
@@ -94,7 +90,7 @@ def _draft_at(step):
 
 
 @bp.post("/notice")
-@_limit("RATELIMIT_FORM")
+@limit_posts("RATELIMIT_FORM")
 def register_notice():
     form = RegisterNoticeForm()
     draft = _draft()
@@ -108,7 +104,7 @@ def register_notice():
 
 
 @bp.post("/identity")
-@_limit("RATELIMIT_FORM")
+@limit_posts("RATELIMIT_FORM")
 def register_identity():
     draft, refusal = _draft_at("identity")
     if refusal:
@@ -126,7 +122,7 @@ def register_identity():
 
 
 @bp.post("/code/send")
-@_limit("RATELIMIT_SEND_CODE")
+@limit_posts("RATELIMIT_SEND_CODE")
 def register_code_send():
     draft, refusal = _draft_at("code")
     if refusal:
@@ -153,7 +149,7 @@ def register_code_send():
 
 
 @bp.post("/code")
-@_limit("RATELIMIT_CHECK_CODE")
+@limit_posts("RATELIMIT_CHECK_CODE")
 def register_code_check():
     draft, refusal = _draft_at("code")
     if refusal:
@@ -173,7 +169,7 @@ def register_code_check():
 
 
 @bp.post("/confirm")
-@_limit("RATELIMIT_FORM")
+@limit_posts("RATELIMIT_FORM")
 def register_confirm():
     draft, refusal = _draft_at("confirm")
     if refusal:
@@ -206,7 +202,7 @@ def register_done():
 
 
 @bp.route("/appeal", methods=["GET", "POST"])
-@_limit("RATELIMIT_FORM")
+@limit_posts("RATELIMIT_FORM")
 def register_appeal():
     form = AppealForm()
     if request.method == "GET":
@@ -231,7 +227,7 @@ def register_appeal():
 
 
 @bp.route("/appeal/status", methods=["GET", "POST"])
-@_limit("RATELIMIT_CHECK_CODE")
+@limit_posts("RATELIMIT_CHECK_CODE")
 def register_appeal_status():
     """申诉进度: by reference number together with the ID number it names."""
     form = AppealStatusForm()
