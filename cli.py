@@ -42,6 +42,34 @@ def register(app: Flask) -> None:
                 raise click.ClickException(str(error)) from None
         click.echo(f"{'created' if created else 'updated'} admin {account.username}")
 
+    @app.cli.command("import-records")
+    @click.option("--kind", required=True,
+                  type=click.Choice(["enrollment", "diploma", "degree", "admission", "aid"]))
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--photos", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help="ZIP of JPEG/PNG photos named by 学号 (enrollment) or 证书编号 (diploma)")
+    @click.option("--actor", default="cli", help="who imported, for the audit log")
+    def import_records(kind, file, photos, actor):
+        """Create or update records from a CSV or XLSX file (all rows or none)."""
+        from services import importer
+        max_bytes = app.config.get("IMPORT_MAX_BYTES", importer.MAX_BYTES)
+        with models.db.connection_context():
+            try:
+                # Refused by name and size before the file is read into memory.
+                importer.check_size(file.name, file.stat().st_size, max_bytes)
+                result = importer.import_file(
+                    kind, file.name, file.read_bytes(),
+                    photos_zip=photos.read_bytes() if photos else None,
+                    upload_dir=app.config["UPLOAD_DIR"], max_bytes=max_bytes, actor=actor)
+            except importer.ImportRejected as rejected:
+                for error in rejected.errors:
+                    click.echo(str(error), err=True)
+                raise click.ClickException(str(rejected)) from None
+        click.echo(f"imported {kind} from {file.name}: {result.rows} row(s), created {result.created}, "
+                   f"updated {result.updated}, unchanged {result.unchanged}, photos {result.photos}")
+        if result.bound_identity_changed:
+            click.echo(f"note: {result.bound_identity_changed} bound record(s) changed name or ID number")
+
     @app.cli.command("decide-appeal")
     @click.argument("reference")
     @click.option("--approve/--reject", required=True)
@@ -67,4 +95,4 @@ def register(app: Flask) -> None:
         """Load demo data (idempotent)."""
         from services import demo
         with models.db.connection_context():
-            click.echo(demo.seed(if_empty=if_empty))
+            click.echo(demo.seed(if_empty=if_empty, upload_dir=app.config["UPLOAD_DIR"]))
