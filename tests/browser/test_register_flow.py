@@ -32,8 +32,8 @@ def test_wizard_with_javascript_swaps_steps_then_login(page, wizard, log_in, liv
     expect(page.get_by_role("status")).to_have_text("你已安全退出。")
 
     log_in()
-    expect(page).to_have_url(live_server.url + "/")
-    expect(page.get_by_role("heading", name=f"你好，{wizard.person.real_name}")).to_be_visible()
+    expect(page).to_have_url(live_server.url + "/records/")
+    expect(page.get_by_role("status")).to_have_text(f"欢迎回来，{wizard.person.real_name}。")
 
 
 def test_wizard_without_javascript_posts_and_redirects(nojs_page, nojs_wizard):

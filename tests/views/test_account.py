@@ -161,3 +161,13 @@ def test_audit_entries_for_every_change(signed_in, outbox, db):
                                                "password_confirm": "fresh-pass-9"})
     actions = [e.action for e in AuditEntry.select().order_by(AuditEntry.id)]
     assert actions[-2:] == ["account.username_changed", "account.password_changed"]
+
+
+def test_only_posts_are_rate_limited(app_factory, student):
+    """Opening 修改手机号码 six times is not six codes; asking for six codes is."""
+    client = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_SEND_CODE="2 per minute").test_client()
+    client.post("/login", data={"login": "qian@example.edu.cn", "password": PASSWORD})
+    for url in ("/account/phone", "/account/password", "/account/username"):
+        assert [client.get(url).status_code for _ in range(12)] == [200] * 12, url
+    posts = [client.post("/account/phone", data={"new_phone": "x"}).status_code for _ in range(3)]
+    assert posts == [422, 422, 429]
