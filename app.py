@@ -47,6 +47,9 @@ DEFAULTS = dict(
         {"name": "示范师范专科学校", "from": 1958, "until": 1984},
     ],
     BIND_ATTEMPTS_PER_DAY=10,
+    # Validity of a verification report, in months: 1 to this (the school may allow up to 12).
+    REPORT_MAX_MONTHS=6,
+    RATELIMIT_VERIFY="30 per minute",
     # Graduates before this year are not offered an account (DOMAIN.md).
     ELIGIBLE_SINCE_YEAR=1991,
     MESSAGE_BACKEND="outbox",
@@ -125,6 +128,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'portal.sqlite3'}")
     app.config.setdefault("UPLOAD_DIR", str(instance / "uploads"))
     app.config.setdefault("OUTBOX_PATH", str(instance / "outbox.jsonl"))
+    app.config.setdefault("REPORT_DIR", str(instance / "reports"))
     app.config.setdefault("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 
     crypto.configure(instance / "keys")

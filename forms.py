@@ -251,3 +251,33 @@ class CorrectionForm(FlaskForm):
     def validate_field(self, field):
         if field.data not in [value for value, _label in field.choices]:
             raise ValidationError(_l("请选择有误的项目。"))
+
+
+class ReportIssueForm(FlaskForm):
+    months = RadioField(_l("有效期"), validate_choice=False, default="3")
+
+
+class ReportExtendForm(FlaskForm):
+    months = SelectField(_l("延长至（自今天起）"), validate_choice=False, default="3")
+
+
+class VerifyForm(FlaskForm):
+    code = StringField(_l("在线验证码"), description=_l("报告上的 16 位验证码，字母不分大小写，可以带空格或连字符。"))
+    organisation = StringField(_l("单位名称（可选）"), description=_l("报告的主人能在查验记录中看到你的单位和用途。"))
+    purpose = StringField(_l("用途（可选）"))
+
+    def validate_code(self, field):
+        if not (field.data or "").strip():
+            raise ValidationError(_l("请填写在线验证码。"))
+
+    def validate_organisation(self, field):
+        if len(field.data or "") > 100:
+            raise ValidationError(_l("最多 100 个字。"))
+
+    def validate_purpose(self, field):
+        if len(field.data or "") > 100:
+            raise ValidationError(_l("最多 100 个字。"))
+
+
+class VerifyPdfForm(FlaskForm):
+    pdf = FileField(_l("报告 PDF 文件"), description=_l("本校签发的在线验证报告 PDF，不超过 2 MB。"))

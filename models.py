@@ -330,5 +330,40 @@ class BindAttempt(BaseModel):
 
 RECORD_MODELS = [Enrollment, Diploma, Degree, Admission, Aid]
 
+
+# --- online verification reports (在线验证报告) ------------------------------
+
+class Report(BaseModel):
+    """A snapshot of one record with a verification code, issued by its owner."""
+
+    account = ForeignKeyField(Account, backref="reports", on_delete="CASCADE")
+    kind = CharField(max_length=16)
+    record_id = IntegerField()
+    # The code is a bearer secret: kept encrypted (the owner can see it again)
+    # and looked up through the keyed hash in `code_index`.
+    code = SensitiveField(unique=True)
+    snapshot = TextField()
+    issued_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(index=True)
+    closed_at = DateTimeField(null=True)
+    reminded_at = DateTimeField(null=True)
+    pdf_path = CharField(max_length=255, null=True)
+    pdf_sha256 = CharField(max_length=64, null=True)
+
+
+class Verification(BaseModel):
+    """查验记录: every time someone checked a report, shown to its owner."""
+
+    WEB = "web"
+    PDF = "pdf"
+    API = "api"
+
+    report = ForeignKeyField(Report, backref="verifications", on_delete="CASCADE")
+    at = DateTimeField(default=utcnow, index=True)
+    channel = CharField(max_length=8)
+    organisation = CharField(max_length=100, default="")
+    purpose = CharField(max_length=100, default="")
+    ip = CharField(max_length=64, default="")
+
 ALL_MODELS = [Account, LoginEvent, RegistrationDraft, OneTimeCode, Challenge, Appeal,
-              AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt]
+              AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, Report, Verification]

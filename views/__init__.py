@@ -1,4 +1,6 @@
 """Blueprints, one per audience, and the helpers they share."""
+from pathlib import Path
+
 from flask import Flask, make_response, redirect, render_template, request
 
 
@@ -33,6 +35,14 @@ def limit_posts(config_key: str):
     return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])
 
 
+def limit_all(config_key: str):
+    """A per-IP rate limit, read from config, on every request to a view."""
+    from flask import current_app
+
+    from app import limiter
+    return limiter.limit(lambda: current_app.config[config_key])
+
+
 def label_for(thing) -> str:
     """The Chinese or English name of a record kind or column, for the current language."""
     from flask_babel import get_locale
@@ -40,6 +50,28 @@ def label_for(thing) -> str:
     if hasattr(thing, "header"):
         return thing.english if english else thing.header
     return thing.english if english else thing.label
+
+
+def school_keys():
+    """The school's signing key and certificate, loaded once per app."""
+    from flask import current_app
+
+    from services import signing
+    app = current_app._get_current_object()
+    if "school_keys" not in app.extensions:
+        app.extensions["school_keys"] = signing.load_or_create(
+            Path(app.instance_path) / "keys", app.config["SCHOOL_NAME"], app.config["SCHOOL_NAME_EN"])
+    return app.extensions["school_keys"]
+
+
+def send_report_pdf(report):
+    """The PDF rendered and signed at issue, as stored."""
+    from flask import current_app, send_from_directory
+    response = send_from_directory(Path(current_app.config["REPORT_DIR"]), report.pdf_path,
+                                   mimetype="application/pdf", as_attachment=True,
+                                   download_name=f"report-{report.code}.pdf", max_age=0)
+    response.cache_control.private = True
+    return response
 
 
 def client_ip() -> str:
@@ -51,8 +83,8 @@ def user_agent() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
-    from views import account, auth, errors, home, records, recover, register
-    for module in (home, auth, register, recover, account, records):
+    from views import account, api, auth, errors, home, records, recover, register, reports, verify
+    for module in (home, auth, register, recover, account, records, reports, verify, api):
         app.register_blueprint(module.bp)
     errors.register(app)
     app.jinja_env.globals["label_for"] = label_for

@@ -1,5 +1,5 @@
 """Error pages: a clear message in the person's language, never a stack trace."""
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -7,6 +7,8 @@ from views import is_htmx
 
 
 def _page(status, title, message):
+    if request.path.startswith("/api/"):
+        return jsonify(status="error", http_status=status, message=message), status
     if is_htmx():
         # Shown in the flash area; the component the person was using stays as it was.
         response = current_app.make_response(

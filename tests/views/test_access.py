@@ -10,6 +10,8 @@ PUBLIC = {
     "register.register_confirm", "register.register_appeal", "register.register_appeal_status",
     "recover.recover_show", "recover.recover_identify", "recover.recover_send",
     "recover.recover_check", "recover.recover_new_password", "recover.recover_restart",
+    "verify.verify_index", "verify.verify_code", "verify.verify_code_pdf", "verify.verify_certificate",
+    "verify.verify_pdf", "api.api_report",
 }
 
 

@@ -1,0 +1,277 @@
+"""在线验证报告: issue, extend, close, look up by code, and log every check.
+
+A report is a snapshot of one record (学籍, 学历 or 学位) with a 16-character
+code. The code is the only key a verifier has: it is compared through its
+keyed hash, and every verification is shown to the report's owner.
+"""
+import base64
+import calendar
+import datetime
+import hashlib
+import json
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+
+from models import Record, Report, Verification, db, utcnow
+from services import accounts
+from services.records import KINDS, REPORT_HIDDEN, display_value
+
+REPORTABLE = ("enrollment", "diploma", "degree")
+# No 0/O or 1/I: codes are read aloud and typed from paper.
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 16
+REMIND_DAYS = 7
+
+VALID, EXPIRED, CLOSED, UNKNOWN, MALFORMED = "valid", "expired", "closed", "unknown", "malformed"
+
+
+class ReportError(ValueError):
+    def __init__(self, message, field=None, existing=None):
+        super().__init__(message)
+        self.field = field
+        self.existing = existing
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def grouped(code: str, separator: str = " ") -> str:
+    return separator.join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def normalize_code(typed: str):
+    """The code in canonical form, or None when it cannot be a code at all."""
+    text = unicodedata.normalize("NFKC", typed or "").upper()
+    text = re.sub(r"[\s\-‐‑–—_]", "", text)
+    return text if re.fullmatch(rf"[A-Z0-9]{{{CODE_LENGTH}}}", text) else None
+
+
+def add_months(moment: datetime.datetime, months: int) -> datetime.datetime:
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def status_of(report: Report, now=None) -> str:
+    if report.closed_at is not None:
+        return CLOSED
+    if report.expires_at <= (now or utcnow()):
+        return EXPIRED
+    return VALID
+
+
+def record_of(report: Report):
+    model = KINDS[report.kind].model
+    return model.get_or_none(model.id == report.record_id)
+
+
+def _iso(moment: datetime.datetime) -> str:
+    return moment.replace(microsecond=0).isoformat() + "Z"
+
+
+def record_fields(kind_key: str, record: Record) -> list:
+    kind = KINDS[kind_key]
+    hidden = REPORT_HIDDEN.get(kind_key, set())
+    return [{"key": column.attr, "zh": column.header, "en": column.english,
+             "value": display_value(record, column)}
+            for column in kind.columns if column.attr not in hidden]
+
+
+def _photo(kind_key: str, record: Record, upload_dir):
+    kind = KINDS[kind_key]
+    path = getattr(record, "photo", None)
+    if not kind.photo_label or not path:
+        return None
+    data = (Path(upload_dir) / path).read_bytes()
+    return {"zh": kind.photo_label, "en": kind.photo_english,
+            "jpeg_base64": base64.b64encode(data).decode("ascii")}
+
+
+def make_snapshot(kind_key: str, record: Record, code: str, issued_at, expires_at, *, config) -> dict:
+    kind = KINDS[kind_key]
+    school, school_en = config["SCHOOL_NAME"], config["SCHOOL_NAME_EN"]
+    return {
+        "version": 1,
+        "kind": kind_key,
+        "title": {"zh": f"{school} {kind.report_title}", "en": f"{school_en} · {kind.report_english}"},
+        "school": {"zh": school, "en": school_en},
+        "code": code,
+        "issued_at": _iso(issued_at),
+        "expires_at": _iso(expires_at),
+        "record_updated_at": record.updated_at.strftime("%Y-%m-%d"),
+        "fields": record_fields(kind_key, record),
+        "photo": _photo(kind_key, record, config["UPLOAD_DIR"]),
+        "verify_url": f"{config['PORTAL_BASE_URL'].rstrip('/')}/verify/{code}",
+    }
+
+
+def snapshot_of(report: Report) -> dict:
+    return json.loads(report.snapshot)
+
+
+def current_report(kind_key: str, record_id: int, now=None):
+    """The record's report that still works, if any (one at a time)."""
+    now = now or utcnow()
+    return (Report.select()
+            .where(Report.kind == kind_key, Report.record_id == record_id,
+                   Report.closed_at.is_null(), Report.expires_at > now)
+            .first())
+
+
+def check_months(months, config) -> int:
+    low, high = 1, min(12, int(config["REPORT_MAX_MONTHS"]))
+    try:
+        months = int(months)
+    except (TypeError, ValueError):
+        months = 0
+    if not low <= months <= high:
+        raise ReportError(_l("有效期应为 %(low)s 到 %(high)s 个月。", low=low, high=high),
+                          field="months")
+    return months
+
+
+def issue(account, kind_key: str, record: Record, months, *, config, render, ip: str = "",
+          now=None) -> Report:
+    """Issue a report: snapshot, code, PDF rendered and signed once, stored.
+
+    `render(snapshot) -> bytes` makes the signed PDF (services.pdf with the
+    school's keys); it is a parameter so this module stays free of WeasyPrint.
+    """
+    if kind_key not in REPORTABLE:
+        raise ReportError(_l("这类记录不能生成在线验证报告。"))
+    if record.account_id != account.id:
+        raise ReportError(_l("只能为自己的记录生成报告。"))
+    months = check_months(months, config)
+    now = now or utcnow()
+    existing = current_report(kind_key, record.id, now)
+    if existing:
+        raise ReportError(_l("这条记录已有一份有效的报告，可以延长它的有效期。"), existing=existing)
+    issued_at = now.replace(microsecond=0)
+    expires_at = add_months(issued_at, months)
+    code = new_code()
+    snapshot = make_snapshot(kind_key, record, code, issued_at, expires_at, config=config)
+    pdf = render(snapshot)
+    folder = Path(config["REPORT_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    with db.atomic():
+        report = Report.create(account=account, kind=kind_key, record_id=record.id, code=code,
+                               snapshot=json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
+                               issued_at=issued_at, expires_at=expires_at,
+                               pdf_sha256=hashlib.sha256(pdf).hexdigest())
+        path = folder / f"{report.id}-{secrets.token_hex(8)}.pdf"
+        path.write_bytes(pdf)
+        report.pdf_path = str(path.relative_to(folder))
+        report.save()
+        accounts.audit("report.issued", account=account, ip=ip, detail=f"{kind_key}:{record.id}")
+    return report
+
+
+def extend(report: Report, months, *, config, ip: str = "", now=None) -> Report:
+    """A new expiry counted from today; only for a report that still works."""
+    now = now or utcnow()
+    if status_of(report, now) != VALID:
+        raise ReportError(_l("只能延长仍然有效的报告；已过期或已关闭的报告请重新申请。"))
+    months = check_months(months, config)
+    report.expires_at = add_months(now.replace(microsecond=0), months)
+    report.reminded_at = None
+    report.save()
+    accounts.audit("report.extended", account=report.account, ip=ip, detail=str(report.id))
+    return report
+
+
+def close(report: Report, *, ip: str = "", now=None) -> Report:
+    if report.closed_at is None:
+        report.closed_at = now or utcnow()
+        report.save()
+        accounts.audit("report.closed", account=report.account, ip=ip, detail=str(report.id))
+    return report
+
+
+@dataclass
+class Lookup:
+    outcome: str
+    report: Report | None = None
+    code: str | None = None
+
+
+def lookup(typed: str, now=None) -> Lookup:
+    code = normalize_code(typed)
+    if code is None:
+        return Lookup(MALFORMED)
+    report = Report.select().where(Report.code.matches(code)).first()
+    if report is None:
+        return Lookup(UNKNOWN, code=code)
+    return Lookup(status_of(report, now), report, code)
+
+
+def log_verification(report: Report, channel: str, *, organisation: str = "", purpose: str = "",
+                     ip: str = "") -> Verification:
+    return Verification.create(report=report, channel=channel,
+                               organisation=(organisation or "").strip()[:100],
+                               purpose=(purpose or "").strip()[:100], ip=ip)
+
+
+def latest_view(report: Report) -> dict:
+    """What a verifier sees: the record as it is now (online data is authoritative)."""
+    snapshot = snapshot_of(report)
+    record = record_of(report)
+    if record is None:
+        return {"fields": snapshot["fields"], "changed_at": None, "snapshot": snapshot}
+    changed = record.updated_at.replace(microsecond=0) > report.issued_at
+    return {"fields": record_fields(report.kind, record) if changed else snapshot["fields"],
+            "changed_at": record.updated_at if changed else None, "snapshot": snapshot}
+
+
+def api_body(found: Lookup) -> dict:
+    """The JSON an HR system gets; for anything but a valid report, the outcome alone."""
+    body = {"status": found.outcome}
+    if found.outcome == VALID:
+        view = latest_view(found.report)
+        snapshot = view["snapshot"]
+        body.update({
+            "code": found.code, "kind": found.report.kind, "title": snapshot["title"],
+            "issued_at": snapshot["issued_at"], "expires_at": _iso(found.report.expires_at),
+            "record_updated_at": snapshot["record_updated_at"],
+            "changed_since_issue": view["changed_at"] is not None,
+            "fields": view["fields"],
+        })
+    return body
+
+
+def for_account(account):
+    return list(Report.select().where(Report.account == account)
+                .order_by(Report.issued_at.desc(), Report.id.desc()))
+
+
+def owned(report_id: int, account_id: int):
+    return Report.get_or_none(Report.id == report_id, Report.account == account_id)
+
+
+def due_for_reminder(now=None):
+    now = now or utcnow()
+    soon = now + datetime.timedelta(days=REMIND_DAYS)
+    return list(Report.select().where(Report.closed_at.is_null(), Report.expires_at > now,
+                                      Report.expires_at <= soon, Report.reminded_at.is_null()))
+
+
+def send_reminders(*, config, now=None) -> int:
+    """SMS the owners of reports that expire within seven days (once per report)."""
+    now = now or utcnow()
+    sent = 0
+    for report in due_for_reminder(now):
+        title = snapshot_of(report)["title"]["zh"]
+        accounts.notify(report.account,
+                        f"你的《{title}》（验证码 {grouped(report.code)}）将于 "
+                        f"{report.expires_at:%Y-%m-%d} 到期。如需继续使用，请登录学信档案延长有效期。",
+                        config=config)
+        report.reminded_at = now
+        report.save()
+        sent += 1
+    return sent
