@@ -89,6 +89,14 @@ def register(app: Flask) -> None:
                 raise click.ClickException(str(error)) from None
         click.echo(f"appeal {appeal.reference}: {appeal.status}")
 
+    @app.cli.command("send-reminders")
+    def send_reminders():
+        """SMS the owners of reports that expire within 7 days (run daily from cron)."""
+        from services import reports
+        with models.db.connection_context():
+            sent = reports.send_reminders(config=app.config)
+        click.echo(f"{sent} reminder(s) sent")
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="do nothing when accounts or records exist")
     def seed_demo(if_empty):

@@ -151,6 +151,7 @@ def make_record(app):
             if values.get("school_number"):
                 values["school_number_key"] = identity.certificate_key(values["school_number"])
         with models.db.connection_context():
-            return model.create(**values)
+            # Read back, so dates and amounts have their Python types.
+            return model.get_by_id(model.create(**values).id)
 
     return make
