@@ -35,12 +35,12 @@ def limit_posts(config_key: str):
     return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])
 
 
-def limit_all(config_key: str):
-    """A per-IP rate limit, read from config, on every request to a view."""
+def limit_shared(config_key: str, scope: str):
+    """A per-IP rate limit, read from config, counted across all views that share `scope`."""
     from flask import current_app
 
     from app import limiter
-    return limiter.limit(lambda: current_app.config[config_key])
+    return limiter.shared_limit(lambda: current_app.config[config_key], scope=scope)
 
 
 def label_for(thing) -> str:

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify
 
 from models import Verification
 from services import reports
-from views import client_ip, limit_all
+from views import client_ip, limit_shared
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -19,7 +19,7 @@ STATUS = {reports.VALID: 200, reports.EXPIRED: 410, reports.CLOSED: 410,
 
 
 @bp.get("/reports/<code>")
-@limit_all("RATELIMIT_VERIFY")
+@limit_shared("RATELIMIT_VERIFY", "verify")
 def api_report(code):
     found = reports.lookup(code)
     if found.report is not None:

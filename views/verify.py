@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from forms import VerifyForm, VerifyPdfForm
 from models import Verification
 from services import reports
-from views import client_ip, limit_all, render_component, school_keys, send_report_pdf
+from views import client_ip, limit_shared, render_component, school_keys, send_report_pdf
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -29,7 +29,7 @@ def _outcome(found, form=None, channel=Verification.WEB):
 
 
 @bp.route("/", methods=["GET", "POST"])
-@limit_all("RATELIMIT_VERIFY")
+@limit_shared("RATELIMIT_VERIFY", "verify")
 def verify_index():
     form = VerifyForm() if request.method == "POST" else VerifyForm(formdata=None)
     if request.method == "POST":
@@ -44,14 +44,14 @@ def verify_index():
 
 
 @bp.get("/<code>")
-@limit_all("RATELIMIT_VERIFY")
+@limit_shared("RATELIMIT_VERIFY", "verify")
 def verify_code(code):
     """What the QR code on a report opens."""
     return _outcome(reports.lookup(code))
 
 
 @bp.get("/<code>/pdf")
-@limit_all("RATELIMIT_VERIFY")
+@limit_shared("RATELIMIT_VERIFY", "verify")
 def verify_code_pdf(code):
     found = reports.lookup(code)
     if found.outcome != reports.VALID:
@@ -67,7 +67,7 @@ def verify_certificate():
 
 
 @bp.route("/pdf", methods=["GET", "POST"])
-@limit_all("RATELIMIT_VERIFY")
+@limit_shared("RATELIMIT_VERIFY", "verify")
 def verify_pdf():
     form = VerifyPdfForm() if request.method == "POST" else VerifyPdfForm(formdata=None)
     if request.method == "GET":
