@@ -1,4 +1,6 @@
 """实名注册: the registration wizard and the identity appeal (申诉)."""
+import functools
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
@@ -78,15 +80,22 @@ def register_step(step):
     return _render(step, draft)
 
 
-def _draft_at(step):
-    """The draft if `step` may be posted now; otherwise the response to send instead."""
-    draft = _draft()
-    if draft is None or not registration.reachable(draft, step):
-        flash(_("注册信息已失效或步骤顺序不对，请从这一步继续。"), "warning")
-        target = draft.step if draft else "notice"
-        return None, (_render(target, draft) if is_htmx()
-                      else redirect(url_for("register.register_step", step=target), 303))
-    return draft, None
+def _posted_at(step):
+    """The view gets the draft if `step` may be posted now; otherwise the person
+    is sent to the step the draft has reached."""
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper():
+            draft = _draft()
+            if draft is not None and registration.reachable(draft, step):
+                return view(draft)
+            flash(_("注册信息已失效或步骤顺序不对，请从这一步继续。"), "warning")
+            target = draft.step if draft else "notice"
+            if is_htmx():
+                return _render(target, draft)
+            return redirect(url_for("register.register_step", step=target), 303)
+        return wrapper
+    return decorate
 
 
 @bp.post("/notice")
@@ -105,10 +114,8 @@ def register_notice():
 
 @bp.post("/identity")
 @limit_posts("RATELIMIT_FORM")
-def register_identity():
-    draft, refusal = _draft_at("identity")
-    if refusal:
-        return refusal
+@_posted_at("identity")
+def register_identity(draft):
     form = RegisterIdentityForm()
     taken = {}
     if form.validate():
@@ -123,10 +130,8 @@ def register_identity():
 
 @bp.post("/code/send")
 @limit_posts("RATELIMIT_SEND_CODE")
-def register_code_send():
-    draft, refusal = _draft_at("code")
-    if refusal:
-        return refusal
+@_posted_at("code")
+def register_code_send(draft):
     form = RegisterCodeForm()
     if not form.validate():
         return _render("code", draft, form, 422)
@@ -150,10 +155,8 @@ def register_code_send():
 
 @bp.post("/code")
 @limit_posts("RATELIMIT_CHECK_CODE")
-def register_code_check():
-    draft, refusal = _draft_at("code")
-    if refusal:
-        return refusal
+@_posted_at("code")
+def register_code_check(draft):
     form = RegisterCodeForm()
     if not form.validate():
         return _render("code", draft, form, 422)
@@ -170,10 +173,8 @@ def register_code_check():
 
 @bp.post("/confirm")
 @limit_posts("RATELIMIT_FORM")
-def register_confirm():
-    draft, refusal = _draft_at("confirm")
-    if refusal:
-        return refusal
+@_posted_at("confirm")
+def register_confirm(draft):
     form = RegisterConfirmForm()
     if not form.validate():
         return _render("confirm", draft, form, 422)

@@ -1,6 +1,7 @@
 """我的报告: online verification reports, issued and managed by their owner."""
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from forms import ReportExtendForm, ReportIssueForm
@@ -19,7 +20,7 @@ def _signed_in():
 
 def _month_choices():
     top = min(12, int(current_app.config["REPORT_MAX_MONTHS"]))
-    return [(str(n), _("%(n)s 个月", n=n)) for n in range(1, top + 1)]
+    return [(str(n), ngettext("%(num)s 个月", "%(num)s 个月", n)) for n in range(1, top + 1)]
 
 
 def _report_or_404(report_id):
