@@ -5,7 +5,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from forms import ReportExtendForm, ReportIssueForm
-from services import records, reports
+from services import pdf, records, reports
 from services.records import KINDS
 from views import client_ip, leave_to, limit_posts, render_component, school_keys, send_report_pdf
 
@@ -40,7 +40,6 @@ def _record_or_404(kind_key, record_id):
 
 
 def _render_pdf(snapshot):
-    from services import pdf
     return pdf.render_report(snapshot, school_keys())
 
 

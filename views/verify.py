@@ -5,13 +5,23 @@ expired, closed by its owner, no such code, or not a valid code format.
 """
 from flask import Blueprint, Response, abort, current_app, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from forms import VerifyForm, VerifyPdfForm
 from models import Verification
-from services import reports
+from services import pdf, reports
 from views import client_ip, limit_shared, render_component, school_keys, send_report_pdf
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
+
+# services.pdf speaks Chinese only; the verifier reads these in their language.
+PDF_PROBLEMS = {
+    pdf.NOT_PDF: _l("不是 PDF 文件。"),
+    pdf.UNSIGNED: _l("这份 PDF 没有数字签名。"),
+    pdf.TAMPERED: _l("签名无效，或者文件在签名后被修改过。"),
+    pdf.NOT_OURS: _l("这份 PDF 不是本校签发的。"),
+    pdf.NO_DATA: _l("这份 PDF 没有附带报告数据。"),
+}
 
 STATUS = {reports.VALID: 200, reports.EXPIRED: 410, reports.CLOSED: 410,
           reports.UNKNOWN: 404, reports.MALFORMED: 422}
@@ -77,15 +87,15 @@ def verify_pdf():
     if not form.validate() or not data:
         form.pdf.errors = [_("请选择要查验的 PDF 文件。")]
         return render_component("verify/pdf.html", "verify/_pdf.html", 422, form=form)
-    from services import pdf
     check = pdf.check_pdf(data, school_keys())
     found = matched = None
-    if check.snapshot and check.by_school and check.intact:
+    if check.ok:
         found = reports.lookup(check.snapshot.get("code", ""))
         if found.report is not None:
             matched = reports.snapshot_of(found.report) == check.snapshot
             if matched:
                 reports.log_verification(found.report, Verification.PDF, ip=client_ip())
     status = 200 if matched and found.outcome == reports.VALID else 422
+    problem = PDF_PROBLEMS.get(check.problem, check.problem)
     return render_component("verify/pdf.html", "verify/_pdf.html", status, form=form,
-                            check=check, found=found, matched=matched)
+                            check=check, problem=problem, found=found, matched=matched)

@@ -1,0 +1,317 @@
+"""The report PDF: render a snapshot to one signed A4 page, and check such a PDF.
+
+The PDF is PDF/A-3b with the snapshot attached as `report.json`, and carries a
+PAdES signature by the school's key (services.signing), so a verifier can check
+it offline against the school's certificate. No timestamp: there is no TSA.
+"""
+import datetime
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import cffi
+import jinja2
+import pydyf
+import segno
+from fontTools.cffLib import CFFFontSet
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from weasyprint import HTML, Attachment
+
+from services.signing import SigningKeys
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "pdf_templates"
+SNAPSHOT_NAME = "report.json"
+SIGNATURE_FIELD = "SchoolSignature"
+# Reports show times as the school's users read them; China has no DST.
+BEIJING = datetime.timezone(datetime.timedelta(hours=8))
+
+NOT_PDF = "不是 PDF 文件"
+UNSIGNED = "没有数字签名"
+TAMPERED = "签名无效或文件被修改过"
+NOT_OURS = "不是本校签发的文件"
+NO_DATA = "没有附带报告数据"
+
+_environment = None
+
+
+def _templates() -> jinja2.Environment:
+    global _environment
+    if _environment is None:
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+                                 autoescape=True, undefined=jinja2.StrictUndefined)
+        env.filters["grouped"] = _grouped
+        env.filters["beijing_time"] = _beijing_time
+        _environment = env
+    return _environment
+
+
+def _grouped(code: str) -> str:
+    return " ".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def _beijing_time(iso: str) -> str:
+    moment = datetime.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def certificate_url(verify_url: str) -> str:
+    """`<base>/verify/certificate`, from the report's `<base>/verify/<code>`."""
+    base = re.sub(r"/verify/[^/]*$", "", verify_url)
+    return f"{base}/verify/certificate"
+
+
+def render_html(snapshot: dict, keys: SigningKeys) -> str:
+    photo = snapshot.get("photo")
+    qr = segno.make(snapshot["verify_url"], error="m")
+    return _templates().get_template("report.html").render(
+        s=snapshot,
+        photo_uri=f"data:image/jpeg;base64,{photo['jpeg_base64']}" if photo else None,
+        qr_uri=qr.svg_data_uri(border=4, dark="#000", light=None),  # 4: the quiet zone readers need
+        certificate_url=certificate_url(snapshot["verify_url"]),
+        fingerprint=keys.fingerprint_sha256.upper(),
+    )
+
+
+def render_unsigned(snapshot: dict, keys: SigningKeys) -> bytes:
+    """The PDF/A-3b page with the snapshot attached, before signing."""
+    attachment = Attachment(
+        string=json.dumps(snapshot, ensure_ascii=False, sort_keys=True).encode("utf-8"),
+        name=SNAPSHOT_NAME, description="Report data / 报告数据", relationship="Data")
+    document = HTML(string=render_html(snapshot, keys), base_url=str(TEMPLATE_DIR))
+    return document.write_pdf(pdf_variant="pdf/a-3b", attachments=[attachment],
+                              finisher=_finish)
+
+
+# Font compaction. WeasyPrint subsets fonts but keeps every glyph slot up to the
+# highest one used (its content streams address glyphs by their original ids),
+# so a few hundred Noto CJK glyphs still carry ~60,000 empty CFF entries: 75-170
+# KB per font. A CID-keyed CFF maps CIDs to glyphs through its charset, so we can
+# drop the empty slots and keep the CIDs the page uses, and embed the bare CFF
+# (FontFile3 /CIDFontType0C). HarfBuzz's subsetter (the library WeasyPrint
+# itself uses) does this in a millisecond and keeps the CIDs in the charset.
+
+_HB_CDEF = """
+typedef ... hb_blob_t; typedef ... hb_face_t; typedef ... hb_set_t;
+typedef ... hb_subset_input_t;
+typedef uint32_t hb_tag_t; typedef uint32_t hb_codepoint_t;
+typedef void (*hb_destroy_func_t) (void *user_data);
+hb_blob_t * hb_blob_create (const char *data, unsigned int length, int mode,
+                            void *user_data, hb_destroy_func_t destroy);
+void hb_blob_destroy (hb_blob_t *blob);
+const char * hb_blob_get_data (hb_blob_t *blob, unsigned int *length);
+hb_face_t * hb_face_create (hb_blob_t *blob, unsigned int index);
+void hb_face_destroy (hb_face_t *face);
+hb_blob_t * hb_face_reference_table (const hb_face_t *face, hb_tag_t tag);
+void hb_set_add (hb_set_t *set, hb_codepoint_t codepoint);
+hb_subset_input_t * hb_subset_input_create_or_fail (void);
+void hb_subset_input_destroy (hb_subset_input_t *input);
+hb_set_t * hb_subset_input_glyph_set (hb_subset_input_t *input);
+void hb_subset_input_set_flags (hb_subset_input_t *input, unsigned value);
+hb_face_t * hb_subset_or_fail (hb_face_t *source, const hb_subset_input_t *input);
+"""
+_HB_MEMORY_MODE_READONLY = 1
+_HB_SUBSET_FLAGS = 0x1 | 0x40  # no hinting, keep .notdef outline
+_CFF_TAG = (ord("C") << 24) | (ord("F") << 16) | (ord("F") << 8) | ord(" ")
+_harfbuzz = None
+
+
+def _hb():
+    """(ffi, libharfbuzz, libharfbuzz-subset), or None where they are missing."""
+    global _harfbuzz
+    if _harfbuzz is None:
+        ffi = cffi.FFI()
+        ffi.cdef(_HB_CDEF)
+        try:
+            _harfbuzz = ffi, ffi.dlopen("libharfbuzz.so.0"), ffi.dlopen("libharfbuzz-subset.so.0")
+        except OSError:
+            _harfbuzz = False
+    return _harfbuzz or None
+
+
+def _subset_cff(font_program: bytes, glyph_ids) -> bytes | None:
+    """The bare CFF table of `font_program` keeping only `glyph_ids`, or None."""
+    if _hb() is None:
+        return None
+    ffi, hb, hb_subset = _hb()
+    source = ffi.from_buffer(font_program)
+    blob = hb.hb_blob_create(source, len(font_program), _HB_MEMORY_MODE_READONLY,
+                             ffi.NULL, ffi.NULL)
+    face = hb.hb_face_create(blob, 0)
+    plan = hb_subset.hb_subset_input_create_or_fail()
+    subset = table = ffi.NULL
+    try:
+        if plan == ffi.NULL:
+            return None
+        glyphs = hb_subset.hb_subset_input_glyph_set(plan)
+        for glyph_id in glyph_ids:
+            hb.hb_set_add(glyphs, glyph_id)
+        hb_subset.hb_subset_input_set_flags(plan, _HB_SUBSET_FLAGS)
+        subset = hb_subset.hb_subset_or_fail(face, plan)
+        if subset == ffi.NULL:
+            return None
+        table = hb.hb_face_reference_table(subset, _CFF_TAG)
+        length = ffi.new("unsigned int *")
+        data = hb.hb_blob_get_data(table, length)
+        return ffi.unpack(data, length[0]) if length[0] else None
+    finally:
+        if table != ffi.NULL:
+            hb.hb_blob_destroy(table)
+        if subset != ffi.NULL:
+            hb.hb_face_destroy(subset)
+        if plan != ffi.NULL:
+            hb_subset.hb_subset_input_destroy(plan)
+        hb.hb_face_destroy(face)
+        hb.hb_blob_destroy(blob)
+
+
+def _keeps_cids(cff: bytes, glyph_ids) -> bool:
+    """True if `cff` is CID-keyed and still reaches every CID the page uses."""
+    try:
+        fonts = CFFFontSet()
+        fonts.decompile(io.BytesIO(cff), None)
+        top = fonts[fonts.fontNames[0]]
+        if not hasattr(top, "ROS"):
+            return False
+        return {f"cid{gid:05d}" for gid in glyph_ids if gid} <= set(top.charset)
+    except Exception:  # an unreadable result: keep WeasyPrint's font
+        return False
+
+
+def _reference(value) -> int:
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    return int(text.split()[0])
+
+
+def _finish(document, pdf):
+    """WeasyPrint finisher: last touches to the PDF before it is written."""
+    # WeasyPrint lists the attachment twice in /AF.
+    if "AF" in pdf.catalog:
+        pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(pdf.catalog["AF"]))
+    # pyHanko sets the XMP producer to its own name when signing but appends
+    # it to an existing /Producer; PDF/A wants the two to agree.
+    pdf.info.pop("Producer", None)
+    _compact_fonts(pdf.objects)
+
+
+def _compact_fonts(objects):
+    """Shrink each embedded CID-keyed CFF font (see above)."""
+    for font in objects:
+        if not (isinstance(font, dict) and font.get("Subtype") == "/CIDFontType0"
+                and "W" in font):
+            continue
+        descriptor = objects[_reference(font["FontDescriptor"])]
+        if "FontFile3" not in descriptor:
+            continue
+        stream = objects[_reference(descriptor["FontFile3"])]
+        if stream.extra.get("Subtype") != "/OpenType":
+            continue
+        widths = font["W"]
+        glyph_ids = {0}
+        for first, run in zip(widths[0::2], widths[1::2]):
+            glyph_ids.update(range(first, first + len(run)))
+        cff = _subset_cff(b"".join(stream.stream), sorted(glyph_ids))
+        if cff and _keeps_cids(cff, glyph_ids):
+            stream.stream = [cff]
+            stream.extra["Subtype"] = "/CIDFontType0C"
+
+
+def sign(pdf: bytes, snapshot: dict, keys: SigningKeys) -> bytes:
+    school = snapshot["school"]
+    metadata = signers.PdfSignatureMetadata(
+        field_name=SIGNATURE_FIELD,
+        md_algorithm="sha256",
+        # No timestamp server, so the dry run's size is exact: reserve no slack.
+        tight_size_estimates=True,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=f"{school['zh']} 签发在线验证报告 / Issued by {school['en']}",
+        location=f"{school['zh']} / {school['en']}",
+    )
+    signer = signers.PdfSigner(metadata, signer=keys.signer,
+                               new_field_spec=fields.SigFieldSpec(SIGNATURE_FIELD))
+    out = signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)))
+    return out.getvalue()
+
+
+def render_report(snapshot: dict, keys: SigningKeys) -> bytes:
+    """One signed A4 page for `snapshot` (the shape made by services.reports)."""
+    return sign(render_unsigned(snapshot, keys), snapshot, keys)
+
+
+@dataclass
+class PdfCheck:
+    signed: bool = False
+    intact: bool = False
+    by_school: bool = False
+    snapshot: dict | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Trust `snapshot` only when this is true."""
+        return self.problem is None
+
+
+def check_pdf(data: bytes, keys: SigningKeys) -> PdfCheck:
+    """Check an uploaded report PDF; never raises, whatever `data` is."""
+    result = PdfCheck()
+    if not isinstance(data, (bytes, bytearray)) or b"%PDF-" not in data[:1024]:
+        result.problem = NOT_PDF
+        return result
+    try:
+        reader = PdfFileReader(io.BytesIO(bytes(data)), strict=False)
+        # The school never encrypts its reports.
+        if reader.encrypted:
+            result.problem = NOT_OURS
+            return result
+        signatures = reader.embedded_signatures
+    except Exception:
+        result.problem = NOT_PDF
+        return result
+    if not signatures:
+        result.problem = UNSIGNED
+        return result
+    result.signed = True
+    embedded = next((sig for sig in signatures if sig.field_name == SIGNATURE_FIELD),
+                    signatures[0])
+    try:
+        _check_signature(embedded, keys, result)
+    except Exception:  # malformed signature data: treat as not valid
+        result.intact = result.by_school = False
+    result.snapshot = _attached_snapshot(reader)
+    if not result.intact:
+        result.problem = TAMPERED
+    elif not result.by_school:
+        result.problem = NOT_OURS
+    elif result.snapshot is None:
+        result.problem = NO_DATA
+    return result
+
+
+def _check_signature(embedded, keys: SigningKeys, result: PdfCheck):
+    context = ValidationContext(trust_roots=[keys.certificate], allow_fetching=False,
+                                revocation_mode="soft-fail")
+    status = validate_pdf_signature(embedded, signer_validation_context=context)
+    result.intact = bool(status.intact and status.valid
+                         and status.coverage == SignatureCoverageLevel.ENTIRE_FILE)
+    result.by_school = bool(result.intact and status.trusted
+                            and status.signing_cert.dump() == keys.certificate.dump())
+
+
+def _attached_snapshot(reader: PdfFileReader) -> dict | None:
+    try:
+        names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
+        for i in range(0, len(names), 2):
+            spec = names[i + 1].get_object()
+            if str(spec.get("/UF", spec.get("/F"))) == SNAPSHOT_NAME:
+                snapshot = json.loads(spec["/EF"]["/F"].get_object().data.decode("utf-8"))
+                return snapshot if isinstance(snapshot, dict) else None
+    except Exception:
+        return None
+    return None
