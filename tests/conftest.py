@@ -155,3 +155,10 @@ def make_record(app):
             return model.get_by_id(model.create(**values).id)
 
     return make
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in the
+    main thread while its browser is open, and pyHanko (PDF signing) calls
+    asyncio.run(), which refuses to start inside a running loop."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/"))

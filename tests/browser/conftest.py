@@ -201,3 +201,33 @@ def log_in(page):
         page.get_by_label("密码").fill(password)
         page.get_by_role("button", name="登录", exact=True).click()
     return submit
+
+
+# --- the demo data set and a second, anonymous visitor ---------------------------
+
+@pytest.fixture
+def demo_data(live_server):
+    """services.demo's records (and photos) in the live server's database."""
+    import models
+    from services import demo
+    app = live_server.app
+    with app.app_context(), models.db.connection_context():
+        demo.seed(upload_dir=app.config["UPLOAD_DIR"])
+    return demo
+
+
+def student_from(demo_person):
+    """One of services.demo's three people, in the shape Wizard expects."""
+    return type("DemoStudent", (Person,), dict(
+        username=demo_person.username, real_name=demo_person.name,
+        id_number=demo_person.id_number, phone=demo_person.phone))
+
+
+@pytest.fixture
+def verifier_page(browser, live_server):
+    """A page in a second context: someone who is not logged in (an employer, say)."""
+    context = _context(browser, live_server)
+    page = context.new_page()
+    yield page
+    context.close()
+    assert not context.foreign_requests, context.foreign_requests

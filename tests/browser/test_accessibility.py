@@ -1,9 +1,12 @@
-"""axe-core finds no violations on the wizard, login, welcome, appeal, recovery and account pages.
+"""axe-core finds no violations on the wizard, login, welcome, appeal, recovery, account,
+records, reports and verification pages.
 
 axe-playwright-python ships axe.min.js inside the package and injects it with
 page.evaluate, so no network is needed; the `page` fixture fails the test if
 the browser requested anything from another origin.
 """
+import datetime
+import re
 from pathlib import Path
 
 import axe_playwright_python
@@ -12,7 +15,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 import models
-from models import Appeal
+from models import Appeal, Report
 from tests.conftest import PASSWORD
 
 AXE = Axe()
@@ -183,3 +186,172 @@ def test_account_pages_have_no_violations(page, student, live_server, log_in, au
     page.get_by_role("button", name="确认修改").click()
     expect(page.locator("#field-code .error")).to_be_visible()
     audit("account: phone code, empty code")
+
+
+# --- records, corrections, binding ------------------------------------------------
+
+def log_in_as(log_in, page, make_account, person):
+    make_account(username=person.username, real_name=person.name, id_number=person.id_number,
+                 phone=person.phone)
+    log_in(person.username, PASSWORD)
+    expect(page.get_by_role("status")).to_have_text(f"欢迎回来，{person.name}。")
+
+
+def test_records_pages_have_no_violations(page, live_server, demo_data, make_account,
+                                          make_record, log_in, audit, tmp_path):
+    person = demo_data.ZHANG_WEI
+    # A diploma without a photo, next to his demo records that have one.
+    make_record("diploma", name=person.name, id_number=person.id_number, photo=None)
+    log_in_as(log_in, page, make_account, person)
+
+    page.goto("/records/")
+    expect(page.locator("#section-degree")).to_contain_text("暂无学位记录。")
+    expect(page.locator("#section-diploma li")).to_have_count(2)
+    audit("records: some sections filled, some empty")
+
+    page.locator("#section-diploma").get_by_role("link", name=re.compile("示范大学 .* 2005-")).click()
+    expect(page.get_by_role("img", name="学历照片")).to_have_js_property("naturalWidth", 120)
+    audit("record detail with photo")
+    page.goto("/records/")
+    page.locator("#section-diploma").get_by_role("link", name=re.compile("汉语言文学")).click()
+    expect(page.get_by_role("img", name="暂无照片")).to_be_visible()
+    audit("record detail without photo")
+
+    page.get_by_role("link", name="信息有误").click()
+    expect(page.get_by_role("heading", name="信息有误")).to_be_visible()
+    correct = page.url
+    audit("correction form")
+    page.get_by_role("button", name="提交更正申请").click()
+    expect(page.locator("#field-proposed-value .error")).to_be_visible()
+    audit("correction form with errors")
+    not_an_image = tmp_path / "scan.png"
+    not_an_image.write_text("not a picture")
+    page.get_by_label("正确的内容").fill("汉语言")
+    page.get_by_label("理由").fill("与毕业证书不一致。")
+    page.get_by_label("证明材料（可选）").set_input_files(not_an_image)
+    page.get_by_role("button", name="提交更正申请").click()
+    expect(page.locator("#field-evidence .error")).to_be_visible()
+    audit("correction form, evidence refused")
+
+    page.goto("/records/corrections")
+    expect(page.get_by_role("heading", name="我的更正申请")).to_be_visible()
+    audit("corrections, none yet")
+    page.goto(correct)
+    page.get_by_label("正确的内容").fill("汉语言")
+    page.get_by_label("理由").fill("与毕业证书不一致。")
+    page.get_by_role("button", name="提交更正申请").click()
+    expect(page.locator("#correction-list")).to_contain_text("待处理")
+    audit("corrections, one pending")
+
+    page.goto("/records/bind")
+    audit("bind")
+    page.get_by_role("button", name="绑定").click()
+    expect(page.locator("#field-certificate-number .error")).to_be_visible()
+    expect(page.locator("#field-year .error")).to_be_visible()
+    audit("bind with errors")
+    page.get_by_label("证书编号").fill("NO.00298958")
+    page.get_by_label("毕业年份").fill("1994")
+    page.get_by_role("button", name="绑定").click()
+    expect(page.locator("#field-certificate-number .error")).to_contain_text("没有找到")
+    audit("bind, nothing found")
+
+
+def test_records_page_with_no_records_has_no_violations(page, live_server, make_account, log_in,
+                                                        audit):
+    make_account(username="nobody@example.edu.cn", real_name="孙八")
+    log_in("nobody@example.edu.cn", PASSWORD)
+    expect(page.locator("#section-enrollment")).to_contain_text("暂无学籍记录。")
+    audit("records: every section empty")
+
+
+# --- reports and the public verification pages --------------------------------------
+
+def test_report_pages_have_no_violations(page, live_server, demo_data, make_account, log_in,
+                                         audit):
+    log_in_as(log_in, page, make_account, demo_data.LI_HUA)
+    page.goto("/reports/")
+    expect(page.locator("#reports")).to_contain_text("你还没有申请过在线验证报告。")
+    audit("reports, none yet")
+
+    page.goto("/records/")
+    page.locator("#section-diploma").get_by_role("link").click()
+    page.get_by_role("link", name="申请在线验证报告").click()
+    expect(page.get_by_role("heading", name="申请在线验证报告")).to_be_visible()
+    new_report = page.url
+    audit("new report")
+    page.get_by_role("button", name="生成报告").click()
+    expect(page).to_have_url(re.compile(r"/reports/\d+$"))
+    audit("report, not checked yet")
+    code = page.locator("#report-code").text_content().replace(" ", "")
+    detail = page.url
+
+    page.goto(f"/verify/{code}")
+    expect(page.locator("#verify-outcome")).to_contain_text("有效的在线验证报告")
+    audit("verify: valid")
+    page.goto("/verify/")
+    page.get_by_label("在线验证码").fill(code)
+    page.get_by_label("单位名称（可选）").fill("示范科技有限公司")
+    page.get_by_label("用途（可选）").fill("入职审核")
+    page.get_by_role("button", name="查验").click()
+    expect(page.locator("#verify-outcome")).to_contain_text("有效的在线验证报告")
+
+    page.goto(detail)
+    expect(page.locator("#verification-list tbody tr")).to_have_count(2)
+    audit("report with verifications")
+    page.goto("/reports/")
+    expect(page.locator("#report-list tbody tr")).to_have_count(1)
+    audit("reports, one")
+    page.goto(new_report)
+    expect(page.get_by_role("button", name="延长有效期")).to_be_visible()
+    audit("new report, one already valid")
+
+    page.goto(detail)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="立即关闭报告").click()
+    expect(page.locator("dl.facts .state")).to_have_text("已关闭")
+    audit("report, closed")
+    page.goto(f"/verify/{code}")
+    expect(page.get_by_role("alert")).to_contain_text("已被本人关闭")
+    audit("verify: closed")
+
+    page.goto("/records/")
+    page.locator("#section-degree").get_by_role("link").click()
+    page.get_by_role("link", name="申请在线验证报告").click()
+    page.get_by_role("button", name="生成报告").click()
+    expired = page.locator("#report-code").text_content().replace(" ", "")
+    with live_server.app.app_context(), models.db.connection_context():
+        Report.update(expires_at=datetime.datetime(2020, 1, 1)).where(
+            Report.code.matches(expired)).execute()
+    page.goto(f"/verify/{expired}")
+    expect(page.get_by_role("alert")).to_contain_text("该报告已过期")
+    audit("verify: expired")
+    page.goto("/verify/ABCDEFGHJKLMNPQR")
+    expect(page.get_by_role("alert")).to_contain_text("没有这个在线验证码对应的报告")
+    audit("verify: unknown")
+    page.goto("/verify/not-a-code")
+    expect(page.get_by_role("alert")).to_contain_text("这不是有效的在线验证码格式")
+    audit("verify: malformed")
+
+
+def test_verify_forms_have_no_violations(page, live_server, audit, tmp_path):
+    page.goto("/verify/")
+    audit("verify form")
+    page.get_by_role("button", name="查验").click()
+    expect(page.locator("#field-code .error")).to_have_text("请填写在线验证码。")
+    audit("verify form, empty code")
+    page.get_by_label("在线验证码").fill("12345")
+    page.get_by_role("button", name="查验").click()
+    expect(page.locator("#field-code .error")).to_contain_text("这不是有效的在线验证码格式")
+    audit("verify form, malformed code")
+
+    page.goto("/verify/pdf")
+    audit("verify pdf")
+    page.get_by_role("button", name="查验").click()
+    expect(page.locator("#field-pdf .error")).to_have_text("请选择要查验的 PDF 文件。")
+    audit("verify pdf, no file")
+    not_a_pdf = tmp_path / "report.pdf"
+    not_a_pdf.write_text("this is not a PDF")
+    page.get_by_label("报告 PDF 文件").set_input_files(not_a_pdf)
+    page.get_by_role("button", name="查验").click()
+    expect(page.locator("#pdf-outcome")).to_be_visible()
+    audit("verify pdf, not a PDF")
