@@ -6,6 +6,7 @@ normalised values in `form.clean` for the views.
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from werkzeug.datastructures import FileStorage
 from wtforms import (BooleanField, PasswordField, RadioField, SelectField, StringField,
                      SubmitField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
@@ -17,7 +18,18 @@ ID_TYPE_CHOICES = [SelectChoice(identity.RESIDENT_ID, _l("居民身份证")),
                    SelectChoice(identity.OTHER_ID, _l("其他（护照、港澳台居民证件等）"))]
 
 
-class CleanForm(FlaskForm):
+class PortalForm(FlaskForm):
+    """Flask-WTF mixes uploaded files into the form data: a file sent where text is
+    expected is treated as empty, so the field's own message explains it."""
+
+    def process(self, *args, **kwargs):
+        super().process(*args, **kwargs)
+        for field in self:
+            if isinstance(field.data, FileStorage) and not isinstance(field, FileField):
+                field.data = ""
+
+
+class CleanForm(PortalForm):
     """A form whose validators store normalised values in `self.clean`."""
 
     def __init__(self, *args, **kwargs):
@@ -38,7 +50,7 @@ class IdTypeMixin:
         self.clean[field.name] = field.data
 
 
-class RegisterNoticeForm(FlaskForm):
+class RegisterNoticeForm(PortalForm):
     consent = BooleanField(_l("我已阅读并同意以上须知"),
                            validators=[InputRequired(_l("请先阅读须知并勾选同意。"))])
 
@@ -77,7 +89,7 @@ class RegisterIdentityForm(IdTypeMixin, CleanForm):
             raise ValidationError(_l("两次输入的密码不一致。"))
 
 
-class RegisterCodeForm(FlaskForm):
+class RegisterCodeForm(PortalForm):
     SEND = "send"
     CHECK = "check"
 
@@ -92,7 +104,7 @@ class RegisterCodeForm(FlaskForm):
             raise ValidationError(_l("请选择获取校验码的方式。"))
 
 
-class RegisterConfirmForm(FlaskForm):
+class RegisterConfirmForm(PortalForm):
     yes = SubmitField(_l("是，信息无误"))
     no = SubmitField(_l("否，返回修改"))
 
@@ -116,7 +128,7 @@ class AppealForm(IdTypeMixin, CleanForm):
         self._normalise(field, identity.normalize_email)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     login = StringField(_l("用户名"), description=_l("也可以填写手机号码或证件号码。"))
     password = PasswordField(_l("密码"))
     remember = BooleanField(_l("在这台设备上保持登录"))
@@ -130,7 +142,7 @@ class LoginForm(FlaskForm):
             raise ValidationError(_l("请填写密码。"))
 
 
-class CodeStepForm(FlaskForm):
+class CodeStepForm(PortalForm):
     """获取校验码 / 校验码, shared by recovery and the phone change."""
 
     channel = RadioField(_l("获取方式"), choices=[SelectChoice("sms", _l("手机短信")),
@@ -156,7 +168,7 @@ class RecoverUsernameForm(IdTypeMixin, CleanForm):
         self._normalise(field, identity.normalize_id_number, self.id_type.data)
 
 
-class RecoverPasswordForm(FlaskForm):
+class RecoverPasswordForm(PortalForm):
     login = StringField(_l("用户名"), description=_l("也可以填写手机号码或证件号码。"))
 
     def validate_login(self, field):
@@ -164,7 +176,7 @@ class RecoverPasswordForm(FlaskForm):
             raise ValidationError(_l("请填写用户名、手机号码或证件号码。"))
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(PortalForm):
     password = PasswordField(_l("新密码"), description=_l("至少 8 位，须包含字母和数字，不能包含用户名或证件号码。"))
     password_confirm = PasswordField(_l("确认新密码"))
 
@@ -189,7 +201,7 @@ class AccountPhoneForm(CleanForm):
         self._normalise(field, identity.normalize_phone)
 
 
-class AccountPasswordForm(FlaskForm):
+class AccountPasswordForm(PortalForm):
     current_password = PasswordField(_l("当前密码"))
     new_password = PasswordField(_l("新密码"), description=_l("至少 8 位，须包含字母和数字，不能包含用户名或证件号码。"))
     password_confirm = PasswordField(_l("确认新密码"))
@@ -199,7 +211,7 @@ class AccountPasswordForm(FlaskForm):
             raise ValidationError(_l("两次输入的密码不一致。"))
 
 
-class AppealStatusForm(FlaskForm):
+class AppealStatusForm(PortalForm):
     reference = StringField(_l("申诉编号"), description=_l("提交申诉时页面上显示的编号，如 SS20261128-ABC234。"))
     id_number = StringField(_l("证件号码"))
 
@@ -212,7 +224,7 @@ class AppealStatusForm(FlaskForm):
             raise ValidationError(_l("请填写证件号码。"))
 
 
-class RecordBindForm(FlaskForm):
+class RecordBindForm(PortalForm):
     kind = RadioField(_l("记录类别"), choices=[SelectChoice("diploma", _l("学历")),
                                               SelectChoice("degree", _l("学位"))],
                       default="diploma", validate_choice=False)
@@ -242,7 +254,7 @@ class RecordBindForm(FlaskForm):
             raise ValidationError(_l("请从列表中选择学校名称。"))
 
 
-class CorrectionForm(FlaskForm):
+class CorrectionForm(PortalForm):
     field = SelectField(_l("有误的项目"), validate_choice=False)
     proposed_value = StringField(_l("正确的内容"))
     reason = TextAreaField(_l("理由"), description=_l("例如：与毕业证书原件不一致。最多 500 字。"))
@@ -253,15 +265,15 @@ class CorrectionForm(FlaskForm):
             raise ValidationError(_l("请选择有误的项目。"))
 
 
-class ReportIssueForm(FlaskForm):
+class ReportIssueForm(PortalForm):
     months = RadioField(_l("有效期"), validate_choice=False, default="3")
 
 
-class ReportExtendForm(FlaskForm):
+class ReportExtendForm(PortalForm):
     months = SelectField(_l("延长至（自今天起）"), validate_choice=False, default="3")
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(PortalForm):
     code = StringField(_l("在线验证码"), description=_l("报告上的 16 位验证码，字母不分大小写，可以带空格或连字符。"))
     organisation = StringField(_l("单位名称（可选）"), description=_l("报告的主人能在查验记录中看到你的单位和用途。"))
     purpose = StringField(_l("用途（可选）"))
@@ -279,5 +291,5 @@ class VerifyForm(FlaskForm):
             raise ValidationError(_l("最多 100 个字。"))
 
 
-class VerifyPdfForm(FlaskForm):
+class VerifyPdfForm(PortalForm):
     pdf = FileField(_l("报告 PDF 文件"), description=_l("本校签发的在线验证报告 PDF，不超过 2 MB。"))

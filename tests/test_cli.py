@@ -31,3 +31,8 @@ def test_seed_demo_is_idempotent(runner, db):
     assert "admin registrar" in runner.invoke(args=["seed-demo"]).output
     assert "already present" in runner.invoke(args=["seed-demo"]).output
     assert "skipped" in runner.invoke(args=["seed-demo", "--if-empty"]).output
+
+
+def test_sqlite_runs_with_wal_and_foreign_keys(app, db):
+    assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1

@@ -104,3 +104,26 @@ def test_registration_and_race_on_postgres(app, outbox):
     assert sorted(statuses) == [303, 422]
     winners = [a.username for a in Account.select().where(Account.role == "student")]
     assert len(winners) == 1 and winners[0] in (identity()["username"], "other@example.edu.cn")
+
+
+def test_import_and_reimport_on_postgres(app, db_on_pg):
+    """The importer's prepared batch INSERT and its look-ups work on PostgreSQL too."""
+    from services import importer
+    from tests.services.test_importer import csv_bytes, enrollment, resident_id
+    rows = [enrollment(**{"学号": f"2019{n:03d}", "证件号码": resident_id(sequence=n * 2 + 1)})
+            for n in range(1, 51)]
+    data = csv_bytes(rows)
+    first = importer.import_file("enrollment", "e.csv", data, upload_dir=app.config["UPLOAD_DIR"])
+    assert (first.created, first.updated) == (50, 0)
+    rows[0]["专业"] = "软件工程"
+    again = importer.import_file("enrollment", "e.csv", csv_bytes(rows),
+                                 upload_dir=app.config["UPLOAD_DIR"])
+    assert (again.created, again.updated, again.unchanged) == (0, 1, 49)
+    found = models.Enrollment.get(models.Enrollment.id_number.matches(resident_id(sequence=3)))
+    assert found.major == "软件工程"
+
+
+@pytest.fixture
+def db_on_pg(app):
+    with models.db.connection_context():
+        yield models.db
