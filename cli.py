@@ -89,6 +89,25 @@ def register(app: Flask) -> None:
                 raise click.ClickException(str(error)) from None
         click.echo(f"appeal {appeal.reference}: {appeal.status}")
 
+    @app.cli.command("decide-correction")
+    @click.argument("request_id", type=int)
+    @click.option("--approve/--reject", required=True)
+    @click.option("--reply", default="", help="required when rejecting; shown to the student")
+    @click.option("--actor", default="cli", help="who decided, for the audit log")
+    def decide_correction(request_id, approve, reply, actor):
+        """Adopt or decline a correction request (更正申请) until the admin pages exist."""
+        from models import CorrectionRequest
+        from services import corrections
+        with models.db.connection_context():
+            request = CorrectionRequest.get_or_none(CorrectionRequest.id == request_id)
+            if request is None:
+                raise click.ClickException(f"no correction request {request_id}")
+            try:
+                corrections.decide(request, approve, reply, actor=actor, config=app.config)
+            except corrections.CorrectionError as error:
+                raise click.ClickException(str(error)) from None
+        click.echo(f"correction request {request.id}: {request.status}")
+
     @app.cli.command("send-reminders")
     def send_reminders():
         """SMS the owners of reports that expire within 7 days (run daily from cron)."""

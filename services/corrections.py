@@ -12,9 +12,9 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 from PIL import Image, UnidentifiedImageError
 
-from models import CorrectionRequest, Record, db
-from services import accounts
-from services.records import Kind, display_value
+from models import CorrectionRequest, Record, db, utcnow
+from services import accounts, importer, messaging
+from services.records import KINDS, Kind, display_value
 
 MAX_REASON = 500
 EVIDENCE_TYPES = {"JPEG": "jpg", "PNG": "png"}
@@ -95,3 +95,53 @@ def pending_fields(kind: Kind, record: Record) -> set:
     return {request.field for request in CorrectionRequest.select().where(
         CorrectionRequest.kind == kind.key, CorrectionRequest.record_id == record.id,
         CorrectionRequest.status == CorrectionRequest.PENDING)}
+
+
+# --- the registrar's decision ---------------------------------------------------
+
+DERIVED = {"certificate_number": ("certificate_key",), "school_number": ("school_number_key",)}
+
+
+def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: str, config,
+           ip: str = "") -> CorrectionRequest:
+    """Adopt (the record changes, with an audit entry) or decline with a reason."""
+    reply = (reply or "").strip()
+    if correction.status != CorrectionRequest.PENDING:
+        raise CorrectionError(_l("这条更正申请已经处理过了。"))
+    if not approve and not reply:
+        raise CorrectionError(_l("不采纳时必须写明理由。"), field="reply")
+    kind = KINDS[correction.kind]
+    with db.atomic():
+        if approve:
+            record = kind.model.get_by_id(correction.record_id)
+            raw = {column.attr: display_value(record, column) for column in kind.columns}
+            raw[correction.field] = correction.proposed_value
+            values, problems = importer.clean_values(kind, raw)
+            if problems:
+                raise CorrectionError(_l("按记录的规则，新的内容不能采用：%(problems)s",
+                                         problems="；".join(f"{h}：{m}" for h, m in problems)))
+            old = display_value(record, kind.column(correction.field))
+            for attr in (correction.field, *DERIVED.get(correction.field, ())):
+                setattr(record, attr, values.get(attr))
+            record.updated_at = utcnow()
+            record.save()
+            accounts.audit("record.corrected", actor=actor, ip=ip, account=correction.account,
+                           detail=f"{kind.key}:{record.id}:{correction.field}: {old} -> "
+                                  f"{display_value(record, kind.column(correction.field))} "
+                                  f"(request {correction.id})")
+        correction.status = CorrectionRequest.APPROVED if approve else CorrectionRequest.REJECTED
+        correction.reply = reply or None
+        correction.decided_at = utcnow()
+        correction.decided_by = actor
+        correction.pending_key = None
+        correction.save()
+        if not approve:
+            accounts.audit("correction.rejected", actor=actor, ip=ip, account=correction.account,
+                           detail=str(correction.id))
+    outcome = "已采纳，记录已更新" if approve else f"未采纳，理由：{reply}"
+    try:
+        accounts.notify(correction.account, f"你提交的更正申请（{kind.label}·{kind.column(correction.field).header}）"
+                                            f"{outcome}。详情请登录学信档案查看。", config=config)
+    except messaging.MessagingError:
+        pass  # the decision stands; the student sees it on 我的更正申请
+    return correction

@@ -372,6 +372,15 @@ def _clean_rows(kind: Kind, columns: dict, data_rows: list):
     return rows, errors
 
 
+def clean_values(kind: Kind, raw: dict):
+    """One record's values checked by the import rules: (values, [(header, message)]).
+
+    `raw` maps each column's attr to its text, as a spreadsheet cell would hold it.
+    The correction service uses this, so a corrected field obeys the same rules.
+    """
+    return _clean_row(kind, raw, datetime.date.today())
+
+
 def _clean_row(kind: Kind, raw: dict, today: datetime.date):
     """The values to store, and (header, message) for each problem found."""
     values, problems = {}, []

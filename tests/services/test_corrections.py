@@ -1,0 +1,87 @@
+"""The registrar's decision on a correction request."""
+import pytest
+
+from models import AuditEntry, CorrectionRequest, Diploma
+from services import corrections
+from services.corrections import CorrectionError
+from services.records import KINDS
+
+
+@pytest.fixture
+def owner(make_account):
+    return make_account(username="zhang@example.edu.cn", real_name="张三")
+
+
+@pytest.fixture
+def file_request(app, owner, make_record, db):
+    def file(field="major", proposed="汉语言文学（师范）", record=None):
+        record = record or make_record("diploma", account=owner.id)
+        with app.test_request_context():
+            return corrections.file_request(owner, KINDS["diploma"], record, field, proposed,
+                                            "与证书不一致", None, upload_dir=app.config["UPLOAD_DIR"],
+                                            max_bytes=2 * 1024 * 1024)
+    return file
+
+
+def decide(app, request, approve, reply=""):
+    with app.test_request_context():
+        return corrections.decide(request, approve, reply, actor="office", config=app.config)
+
+
+def test_adopting_changes_the_record_with_an_audit_entry(app, file_request, outbox):
+    request = file_request()
+    before = Diploma.get_by_id(request.record_id).updated_at
+    decide(app, request, True)
+    record = Diploma.get_by_id(request.record_id)
+    assert record.major == "汉语言文学（师范）" and record.updated_at > before
+    entry = AuditEntry.get(AuditEntry.action == "record.corrected")
+    assert entry.actor == "office" and "汉语言文学 -> 汉语言文学（师范）" in entry.detail
+    stored = CorrectionRequest.get_by_id(request.id)
+    assert stored.status == "approved" and stored.pending_key is None and stored.decided_by == "office"
+    assert "已采纳" in outbox.last()["body"]
+
+
+def test_a_new_request_for_the_field_is_possible_after_a_decision(app, file_request):
+    first = file_request()
+    decide(app, first, False, "证书原件即为汉语言文学")
+    record = Diploma.get_by_id(first.record_id)
+    second = file_request(proposed="汉语言文学（师范类）", record=record)
+    assert second.status == "pending"
+
+
+def test_declining_needs_a_reason_and_leaves_the_record(app, file_request, outbox):
+    request = file_request()
+    with pytest.raises(CorrectionError, match="必须写明理由"):
+        decide(app, request, False, " ")
+    decide(app, request, False, "与档案原件一致，无需更正")
+    assert Diploma.get_by_id(request.record_id).major == "汉语言文学"
+    assert "与档案原件一致" in outbox.last()["body"]
+    with pytest.raises(CorrectionError, match="已经处理过"):
+        decide(app, request, True)
+
+
+@pytest.mark.parametrize("field, proposed, message", [
+    ("graduation_date", "2019-02-30", "不存在"),
+    ("level", "大专", "层次"),
+    ("certificate_number", "109991201805000001", "年份"),
+])
+def test_a_value_that_breaks_the_record_rules_cannot_be_adopted(app, file_request, field,
+                                                                proposed, message):
+    request = file_request(field=field, proposed=proposed)
+    with pytest.raises(CorrectionError, match=message):
+        decide(app, request, True)
+    assert CorrectionRequest.get_by_id(request.id).status == "pending"
+
+
+def test_adopting_a_certificate_number_updates_its_matching_key(app, file_request):
+    request = file_request(field="certificate_number", proposed="109991201905000777")
+    decide(app, request, True)
+    record = Diploma.get_by_id(request.record_id)
+    assert record.certificate_key == "109991201905000777"
+
+
+def test_cli_decides_a_correction(app, runner, file_request):
+    request = file_request()
+    result = runner.invoke(args=["decide-correction", str(request.id), "--reject", "--reply", "不需要"])
+    assert result.exit_code == 0 and "rejected" in result.output
+    assert runner.invoke(args=["decide-correction", "9999", "--approve"]).exit_code != 0
