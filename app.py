@@ -1,4 +1,5 @@
 """Application factory: config, database, extensions, blueprints, CLI."""
+import base64
 import hashlib
 import os
 import secrets
@@ -10,6 +11,7 @@ from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from playhouse.db_url import connect
 
@@ -89,6 +91,16 @@ DEFAULTS = dict(
 )
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """No session cookie and no `Vary: Cookie` on static files: a changed session
+    cookie must not make a phone fetch the CSS and htmx again (bench/slow_3g.py)."""
+
+    def save_session(self, app, session, response):
+        if request.endpoint == "static":
+            return
+        super().save_session(app, session, response)
+
+
 def _secret_key(instance: Path) -> str:
     path = instance / "secret_key"
     if not path.exists():
@@ -117,6 +129,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     instance.mkdir(parents=True, exist_ok=True)
 
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
+    app.session_interface = _SessionInterface()
     app.config.update(DEFAULTS)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("PORTAL")
@@ -164,15 +177,22 @@ def create_app(test_config: dict | None = None) -> Flask:
                     school_name_en=app.config["SCHOOL_NAME_EN"],
                     current_locale=_select_locale(), htmx=is_htmx(), static_url=static_url)
 
+    # The stylesheet is small and blocks the first paint: inlined, it saves a
+    # whole round trip on a slow connection (bench/slow_3g.py). CSP allows
+    # exactly this text by its hash.
+    inline_css = (Path(app.static_folder) / "portal.css").read_text("utf-8")
+    css_hash = base64.b64encode(hashlib.sha256(inline_css.encode("utf-8")).digest()).decode()
+    app.jinja_env.globals["inline_css"] = inline_css
+    csp = ("default-src 'self'; img-src 'self' data:; "
+           f"style-src 'self' 'sha256-{css_hash}'; script-src 'self'; "
+           "frame-ancestors 'none'; form-action 'self'")
+
     @app.after_request
     def _security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+        response.headers.setdefault("Content-Security-Policy", csp)
         return response
 
     return app
