@@ -14,6 +14,7 @@ from flask_login import LoginManager
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from playhouse.db_url import connect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import models
 from services import crypto
@@ -72,6 +73,9 @@ DEFAULTS = dict(
     RATELIMIT_SEND_CODE="5 per minute;30 per hour",
     RATELIMIT_CHECK_CODE="20 per minute",
     RATELIMIT_FORM="30 per minute",
+    RATELIMIT_UPLOAD="5 per hour",
+    # Behind a reverse proxy, how many proxies set X-Forwarded-For (0: none).
+    PROXY_HOPS=0,
     BABEL_DEFAULT_LOCALE="zh",
     BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
     BABEL_TRANSLATION_DIRECTORIES="translations",
@@ -143,6 +147,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("OUTBOX_PATH", str(instance / "outbox.jsonl"))
     app.config.setdefault("REPORT_DIR", str(instance / "reports"))
     app.config.setdefault("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+
+    if int(app.config["PROXY_HOPS"]):
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     crypto.configure(instance / "keys")
     _init_database(app)

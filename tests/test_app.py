@@ -27,3 +27,24 @@ def test_static_files_are_cached_for_a_year_without_cookies(client):
 
 def test_no_favicon_request(client):
     assert '<link rel="icon" href="data:,">' in client.get("/").get_data(as_text=True)
+
+
+def test_proxy_hops_make_the_visitor_address_count(app_factory, make_account):
+    from models import LoginEvent, db
+    from tests.conftest import PASSWORD
+    make_account(username="p@example.edu.cn")
+    client = app_factory(PROXY_HOPS=1).test_client()
+    client.post("/login", data={"login": "p@example.edu.cn", "password": PASSWORD},
+                headers={"X-Forwarded-For": "203.0.113.9"})
+    with db.connection_context():
+        assert LoginEvent.get().ip == "203.0.113.9"
+
+
+def test_without_a_proxy_the_header_is_ignored(client, make_account):
+    from models import LoginEvent, db
+    from tests.conftest import PASSWORD
+    make_account(username="p@example.edu.cn")
+    client.post("/login", data={"login": "p@example.edu.cn", "password": PASSWORD},
+                headers={"X-Forwarded-For": "203.0.113.9"})
+    with db.connection_context():
+        assert LoginEvent.get().ip == "127.0.0.1"

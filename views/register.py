@@ -203,7 +203,7 @@ def register_done():
 
 
 @bp.route("/appeal", methods=["GET", "POST"])
-@limit_posts("RATELIMIT_FORM")
+@limit_posts("RATELIMIT_UPLOAD")
 def register_appeal():
     form = AppealForm()
     if request.method == "GET":
