@@ -6,7 +6,7 @@
     410 {"status": "expired"} or {"status": "closed"}
     400 {"status": "malformed"}
 """
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from models import Verification
 from services import reports

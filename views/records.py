@@ -4,7 +4,7 @@ Another student's record answers 404, exactly like a record that does not exist.
 """
 from pathlib import Path
 
-from flask import (Blueprint, abort, current_app, flash, redirect, request, send_from_directory,
+from flask import (Blueprint, abort, current_app, flash, request, send_from_directory,
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required

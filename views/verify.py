@@ -3,7 +3,7 @@
 A verifier sees one of five outcomes and nothing else: the report (valid),
 expired, closed by its owner, no such code, or not a valid code format.
 """
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 

@@ -4,7 +4,7 @@ import io
 import pytest
 from PIL import Image
 
-from models import CorrectionRequest, Diploma, Enrollment
+from models import CorrectionRequest, Diploma
 from tests.conftest import PASSWORD
 
 HX = {"HX-Request": "true"}
