@@ -293,3 +293,24 @@ class VerifyForm(PortalForm):
 
 class VerifyPdfForm(PortalForm):
     pdf = FileField(_l("报告 PDF 文件"), description=_l("本校签发的在线验证报告 PDF，不超过 2 MB。"))
+
+
+class AdminDecisionForm(PortalForm):
+    decision = RadioField(_l("决定"), choices=[SelectChoice("approve", _l("采纳 / 通过")),
+                                              SelectChoice("reject", _l("不采纳 / 不通过"))],
+                          validate_choice=False)
+    reply = TextAreaField(_l("答复"), description=_l("不采纳或不通过时必须写明理由；学生会看到这段话。"))
+
+    def validate_decision(self, field):
+        if field.data not in ("approve", "reject"):
+            raise ValidationError(_l("请选择采纳还是不采纳。"))
+
+
+class AdminImportForm(PortalForm):
+    kind = SelectField(_l("记录类别"), validate_choice=False)
+    table = FileField(_l("数据文件"), description=_l("CSV（UTF-8 或 GB18030）或 XLSX，第一行为中文列名。"))
+    photos = FileField(_l("照片压缩包（可选）"), description=_l("ZIP，照片以学号或证书编号命名。"))
+
+    def validate_kind(self, field):
+        if field.data not in [value for value, _label in field.choices]:
+            raise ValidationError(_l("请选择记录类别。"))

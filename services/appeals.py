@@ -33,6 +33,11 @@ def find(reference: str, id_number: str):
     return None
 
 
+def current_holder(appeal: Appeal):
+    """The account that holds the appealed ID number now, if any."""
+    return Account.get_or_none(Account.id_number.matches(appeal.id_number))
+
+
 def for_account(account: Account):
     if not account.id_number:
         return []
@@ -66,7 +71,7 @@ def decide(appeal: Appeal, approve: bool, reason: str, *, actor: str, config, ip
         appeal.decided_at = utcnow()
         appeal.save()
         if approve:
-            previous_owner = Account.get_or_none(Account.id_number.matches(appeal.id_number))
+            previous_owner = current_holder(appeal)
             if previous_owner:
                 binding.release(previous_owner, appeal.id_number)
                 previous_owner.id_number = None

@@ -11,11 +11,11 @@ from views import limit_posts, client_ip, leave_to, render_component, user_agent
 bp = Blueprint("auth", __name__)
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, account) -> str:
     """Only local paths, so a crafted link cannot send people elsewhere after login."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("records.records_index")
+    return url_for("admin.admin_index" if account.is_admin else "records.records_index")
 
 
 def _render(form, status=200, message=None):
@@ -44,7 +44,7 @@ def auth_login():
     if not result.ok:
         return _render(form, 422, _("用户名或密码不正确。"))
     binding.auto_bind(result.account, since_year=current_app.config["ELIGIBLE_SINCE_YEAR"])
-    next_url = _safe_next(request.args.get("next"))
+    next_url = _safe_next(request.args.get("next"), result.account)
     # A fresh session at login: nothing from before login carries over.
     session.clear()
     login_user(result.account, remember=form.remember.data)
