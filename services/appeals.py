@@ -63,7 +63,7 @@ def decide(appeal: Appeal, approve: bool, reason: str, *, actor: str, config, ip
     if appeal.status != Appeal.PENDING:
         raise AppealError(_l("这条申诉已经处理过了。"))
     if not approve and not reason:
-        raise AppealError(_l("驳回申诉时必须写明原因。"))
+        raise AppealError(_l("驳回申诉时必须写明理由。"))
     previous_owner = None
     with db.atomic():
         appeal.status = Appeal.APPROVED if approve else Appeal.REJECTED

@@ -51,7 +51,7 @@ def admin_corrections():
     items = list(CorrectionRequest.select().where(CorrectionRequest.status == status)
                  .order_by(CorrectionRequest.created_at, CorrectionRequest.id).limit(500))
     return render_component("admin/corrections.html", "admin/_corrections.html",
-                            items=items, status=status, kinds=KINDS)
+                            items=items, filter_status=status, kinds=KINDS)
 
 
 def _correction_or_404(request_id):
@@ -107,7 +107,8 @@ def admin_appeals():
         status = Appeal.PENDING
     items = list(Appeal.select().where(Appeal.status == status)
                  .order_by(Appeal.created_at, Appeal.id).limit(500))
-    return render_component("admin/appeals.html", "admin/_appeals.html", items=items, status=status)
+    return render_component("admin/appeals.html", "admin/_appeals.html", items=items,
+                            filter_status=status)
 
 
 def _appeal_or_404(appeal_id):

@@ -231,3 +231,68 @@ def verifier_page(browser, live_server):
     yield page
     context.close()
     assert not context.foreign_requests, context.foreign_requests
+
+
+# --- the registrar and the work waiting for them --------------------------------
+
+class Registrar:
+    username = "office"
+    password = "Desk-pass-2026"
+
+
+@pytest.fixture
+def registrar(live_server):
+    """A registrar account (as `flask admin create` makes one)."""
+    import models
+    from services import accounts
+    with live_server.app.app_context(), models.db.connection_context():
+        accounts.create_or_reset_admin(Registrar.username, Registrar.password)
+    return Registrar
+
+
+class AppClient:
+    """The live app's test client, posting forms the way a browser does: CSRF token
+    taken from the form page first (CSRF stays on for the live server)."""
+
+    def __init__(self, app):
+        self.client = app.test_client()
+
+    def post_form(self, url, data, form_url=None, status=303):
+        import re
+        page = self.client.get(form_url or url)
+        assert page.status_code == 200, (form_url or url, page.status_code)
+        tag = re.search(r'<input[^>]*name="csrf_token"[^>]*>', page.get_data(as_text=True))
+        assert tag, f"no CSRF token on {form_url or url}"
+        data = dict(data, csrf_token=re.search(r'value="([^"]+)"', tag.group(0)).group(1))
+        response = self.client.post(url, data=data, content_type="multipart/form-data")
+        assert response.status_code == status, (url, response.status_code,
+                                             response.get_data(as_text=True)[:2000])
+        return response
+
+
+def file_correction(app, username, password, kind, record_id, field, proposed, reason,
+                    evidence=None):
+    """A student's correction request, filed through the app (log in, then the form)."""
+    import io
+    client = AppClient(app)
+    client.post_form("/login", {"login": username, "password": password})
+    data = {"field": field, "proposed_value": proposed, "reason": reason}
+    if evidence is not None:
+        data["evidence"] = (io.BytesIO(evidence[1]), evidence[0])
+    client.post_form(f"/records/{kind}/{record_id}/correct", data)
+
+
+def file_appeal(app, real_name, id_number, contact_email, photo_png: bytes):
+    """An ID-number appeal with its photo, filed through the app's public form."""
+    import io
+    AppClient(app).post_form("/register/appeal", dict(
+        real_name=real_name, id_type="居民身份证", id_number=id_number,
+        contact_email=contact_email, photo=(io.BytesIO(photo_png), "me.png")), status=200)
+
+
+def png_bytes(size=(64, 48), colour=(200, 200, 190)):
+    import io
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, "PNG")
+    return buffer.getvalue()

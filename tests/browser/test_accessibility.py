@@ -1,5 +1,5 @@
 """axe-core finds no violations on the wizard, login, welcome, appeal, recovery, account,
-records, reports and verification pages.
+records, reports, verification and registrar (学籍管理) pages.
 
 axe-playwright-python ships axe.min.js inside the package and injects it with
 page.evaluate, so no network is needed; the `page` fixture fails the test if
@@ -355,3 +355,77 @@ def test_verify_forms_have_no_violations(page, live_server, audit, tmp_path):
     page.get_by_role("button", name="查验").click()
     expect(page.locator("#pdf-outcome")).to_be_visible()
     audit("verify pdf, not a PDF")
+
+
+# --- the registrar's pages ---------------------------------------------------------
+
+def test_admin_pages_have_no_violations(page, live_server, registrar, make_account, make_record,
+                                        log_in, audit, tmp_path):
+    from tests.browser.conftest import file_appeal, file_correction, png_bytes
+    from tests.services.test_importer import csv_bytes, enrollment
+    app = live_server.app
+    student = make_account(username="zhang@example.edu.cn", real_name="张三")
+    record = make_record("diploma", account=student.id)
+    file_correction(app, student.username, PASSWORD, "diploma", record.id, "major",
+                    "汉语言文学（师范）", "与毕业证书原件不一致。",
+                    evidence=("scan.png", png_bytes()))
+    file_appeal(app, "张三", student.id_number, "real@example.com", png_bytes((30, 40)))
+
+    log_in(registrar.username, registrar.password)
+    expect(page).to_have_url(live_server.url + "/admin/")
+    expect(page.get_by_role("link", name="待处理的更正申请：1")).to_be_visible()
+    audit("admin: dashboard")
+
+    page.goto("/admin/corrections")
+    expect(page.locator("#admin-correction-list tbody tr")).to_have_count(1)
+    audit("admin: corrections, one pending")
+    page.goto("/admin/corrections?status=approved")
+    expect(page.locator("#admin-corrections")).to_contain_text("没有这类更正申请。")
+    audit("admin: corrections, none adopted")
+    page.goto("/admin/corrections")
+    page.locator("#admin-correction-list").get_by_role("link").click()
+    expect(page.get_by_role("heading", name=re.compile("更正申请 #"))).to_be_visible()
+    expect(page.get_by_role("link", name="查看")).to_be_visible()
+    audit("admin: correction")
+    page.get_by_role("button", name="提交决定").click()
+    expect(page.locator("#field-decision .error")).to_be_visible()
+    audit("admin: correction, no decision")
+    page.get_by_label("不采纳 / 不通过").check()
+    page.get_by_role("button", name="提交决定").click()
+    expect(page.locator("#field-reply .error")).to_contain_text("必须写明理由")
+    audit("admin: correction, declined without a reason")
+
+    page.goto("/admin/appeals")
+    expect(page.locator("#admin-appeal-list tbody tr")).to_have_count(1)
+    audit("admin: appeals, one pending")
+    page.goto("/admin/appeals?status=rejected")
+    expect(page.locator("#admin-appeals")).to_contain_text("没有这类申诉。")
+    audit("admin: appeals, none rejected")
+    page.goto("/admin/appeals")
+    page.locator("#admin-appeal-list").get_by_role("link").click()
+    expect(page.get_by_role("img", name="手持证件照片")).to_have_js_property("naturalWidth", 30)
+    expect(page.locator("#appeal-holder")).to_contain_text(student.username)
+    audit("admin: appeal with photo")
+    page.get_by_label("不采纳 / 不通过").check()
+    page.get_by_role("button", name="提交决定").click()
+    expect(page.locator("#field-reply .error")).to_contain_text("必须写明理由")
+    expect(page.get_by_role("img", name="手持证件照片")).to_have_js_property("naturalWidth", 30)
+    audit("admin: appeal, declined without a reason")
+
+    page.goto("/admin/import")
+    expect(page.get_by_role("heading", name="导入记录")).to_be_visible()
+    audit("admin: import")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_bytes([enrollment(**{"入学日期": "2019-02-30"})]))
+    page.get_by_label("记录类别").select_option("enrollment")
+    page.get_by_label("数据文件").set_input_files(bad)
+    page.get_by_role("button", name="导入").click()
+    expect(page.locator("#import-errors")).to_contain_text("第 2 行「入学日期」")
+    audit("admin: import, file refused")
+    good = tmp_path / "good.csv"
+    good.write_bytes(csv_bytes([enrollment()]))
+    page.get_by_label("记录类别").select_option("enrollment")
+    page.get_by_label("数据文件").set_input_files(good)
+    page.get_by_role("button", name="导入").click()
+    expect(page.locator("#import-result")).to_contain_text("新增 1 条")
+    audit("admin: import, done")

@@ -107,3 +107,12 @@ def test_import_through_the_page(registrar, db):
     assert missing.status_code == 422 and "请选择数据文件" in text(missing)
     wrong_kind = registrar.post("/admin/import", content_type="multipart/form-data", data={"kind": "x"})
     assert wrong_kind.status_code == 422
+
+
+@pytest.mark.parametrize("url", ["/admin/corrections", "/admin/appeals"])
+def test_status_filters(registrar, url):
+    for status in ("pending", "approved", "rejected", "nonsense"):
+        response = registrar.get(url, query_string={"status": status})
+        assert response.status_code == 200
+        expected = status if status != "nonsense" else "pending"
+        assert f'href="{url}?status={expected}" aria-current="page"' in text(response)
