@@ -48,3 +48,13 @@ def test_without_a_proxy_the_header_is_ignored(client, make_account):
                 headers={"X-Forwarded-For": "203.0.113.9"})
     with db.connection_context():
         assert LoginEvent.get().ip == "127.0.0.1"
+
+
+def test_public_urls_answer_without_a_trailing_slash(client):
+    """The URLs DEVELOPERS.md promises answer as written, with no redirect."""
+    for url in ("/register", "/login", "/verify"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert client.post("/verify", data={"code": "ABCDEFGHJKLMNPQR"}).status_code == 404
+    assert client.get("/verify/ABCDEFGHJKLMNPQR").status_code == 404
+    assert client.get("/api/v1/reports/ABCDEFGHJKLMNPQR").status_code == 404

@@ -30,7 +30,7 @@ def _render(section, form=None, status=200, **extra):
                             section=section, form=form, **extra)
 
 
-@bp.get("/")
+@bp.get("/", strict_slashes=False)
 def account_profile():
     return render_component(
         "account/page.html", "account/_section.html", section="profile",

@@ -31,7 +31,7 @@ def _upload(relative_path):
     return response
 
 
-@bp.get("/")
+@bp.get("/", strict_slashes=False)
 def admin_index():
     return render_component(
         "admin/index.html", "admin/_index.html",

@@ -47,7 +47,7 @@ def _private_file(relative_path):
     return response
 
 
-@bp.get("/")
+@bp.get("/", strict_slashes=False)
 def records_index():
     sections = [(kind, records.records_of(current_user.id, kind)) for kind in KINDS.values()]
     return render_component("records/index.html", "records/_sections.html", sections=sections)

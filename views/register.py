@@ -59,7 +59,7 @@ def _go(step, draft, message=None):
     return redirect(url_for("register.register_step", step=step), 303)
 
 
-@bp.get("/")
+@bp.get("/", strict_slashes=False)
 def register_start():
     draft = _draft()
     return _render(draft.step if draft else "notice", draft)

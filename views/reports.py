@@ -43,7 +43,7 @@ def _render_pdf(snapshot):
     return pdf.render_report(snapshot, school_keys())
 
 
-@bp.get("/")
+@bp.get("/", strict_slashes=False)
 def reports_index():
     return render_component("reports/index.html", "reports/_list.html",
                             items=[(r, reports.status_of(r), reports.snapshot_of(r))

@@ -38,7 +38,7 @@ def _outcome(found, form=None, channel=Verification.WEB):
                             fingerprint=school_keys().fingerprint_sha256)
 
 
-@bp.route("/", methods=["GET", "POST"])
+@bp.route("/", methods=["GET", "POST"], strict_slashes=False)
 @limit_shared("RATELIMIT_VERIFY", "verify")
 def verify_index():
     form = VerifyForm() if request.method == "POST" else VerifyForm(formdata=None)
