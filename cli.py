@@ -76,7 +76,7 @@ def register(app: Flask) -> None:
     @click.option("--reason", default="", help="required when rejecting; sent to the appellant")
     @click.option("--actor", default="cli", help="who decided, for the audit log")
     def decide_appeal(reference, approve, reason, actor):
-        """Approve or reject an identity appeal (申诉) until the admin pages exist."""
+        """Approve or reject an identity appeal (申诉), as /admin/appeals does."""
         from models import Appeal
         from services import appeals
         with models.db.connection_context():
@@ -95,7 +95,7 @@ def register(app: Flask) -> None:
     @click.option("--reply", default="", help="required when rejecting; shown to the student")
     @click.option("--actor", default="cli", help="who decided, for the audit log")
     def decide_correction(request_id, approve, reply, actor):
-        """Adopt or decline a correction request (更正申请) until the admin pages exist."""
+        """Adopt or decline a correction request (更正申请), as /admin/corrections does."""
         from models import CorrectionRequest
         from services import corrections
         with models.db.connection_context():

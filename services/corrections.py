@@ -4,20 +4,17 @@ The record itself never changes here; the registrar decides (administration
 work). One pending request per field at a time: a unique key that is set only
 while the request is pending lets the database settle two requests at once.
 """
-import io
 import secrets
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
-from PIL import Image, UnidentifiedImageError
 
 from models import CorrectionRequest, Record, db, utcnow
-from services import accounts, importer, messaging
+from services import accounts, importer, messaging, uploads
 from services.records import KINDS, Kind, display_value
 
 MAX_REASON = 500
-EVIDENCE_TYPES = {"JPEG": "jpg", "PNG": "png"}
 
 
 class CorrectionError(ValueError):
@@ -35,15 +32,10 @@ def _evidence_extension(data: bytes, max_bytes: int) -> str:
         raise CorrectionError(_l("证明材料不能超过 2 MB。"), field="evidence")
     if data.startswith(b"%PDF-"):
         return "pdf"
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind = image.format
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        kind = None
-    if kind not in EVIDENCE_TYPES:
+    kind = uploads.image_format(data)
+    if kind not in uploads.PHOTO_EXTENSIONS:
         raise CorrectionError(_l("证明材料只接受 JPG、PNG 或 PDF 文件。"), field="evidence")
-    return EVIDENCE_TYPES[kind]
+    return uploads.PHOTO_EXTENSIONS[kind]
 
 
 def file_request(account, kind: Kind, record: Record, attr: str, proposed: str, reason: str,

@@ -5,15 +5,13 @@ The server decides which step comes next; a step ahead of the draft's
 progress cannot be reached.
 """
 import datetime
-import io
 import secrets
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from PIL import Image, UnidentifiedImageError
 
 from models import Appeal, RegistrationDraft, db, utcnow
-from services import accounts, codes, identity, messaging
+from services import accounts, codes, identity, messaging, uploads
 
 STEPS = ("notice", "identity", "code", "confirm")
 DRAFT_LIFETIME = datetime.timedelta(hours=2)
@@ -124,24 +122,18 @@ def confirm(draft: RegistrationDraft, *, ip: str):
 
 # --- appeals (申诉) ----------------------------------------------------------
 
-PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png"}
-
-
 def _checked_photo(data: bytes, max_bytes: int) -> str:
     """The file extension of an acceptable photo, or RegistrationError."""
     if not data:
         raise RegistrationError(_l("请上传手持证件的照片。"), field="photo")
     if len(data) > max_bytes:
         raise RegistrationError(_l("照片不能超过 2 MB，请压缩后再上传。"), field="photo")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind = image.format
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise RegistrationError(_l("无法识别这张图片，请上传 JPG 或 PNG 格式的照片。"), field="photo") from None
-    if kind not in PHOTO_FORMATS:
+    kind = uploads.image_format(data)
+    if kind is None:
+        raise RegistrationError(_l("无法识别这张图片，请上传 JPG 或 PNG 格式的照片。"), field="photo")
+    if kind not in uploads.PHOTO_EXTENSIONS:
         raise RegistrationError(_l("只接受 JPG 或 PNG 格式的照片。"), field="photo")
-    return PHOTO_FORMATS[kind]
+    return uploads.PHOTO_EXTENSIONS[kind]
 
 
 def new_appeal_reference(now=None) -> str:
