@@ -27,6 +27,26 @@ def leave_to(url: str):
     return redirect(url, 303)
 
 
+def advance(url: str, render_next):
+    """After a successful POST that moves a component on: htmx gets the next
+    fragment (`render_next()`) with `url` pushed to the address bar; a plain
+    request gets a 303 to `url`, which shows the same thing as a whole page."""
+    if is_htmx():
+        response = render_next()
+        response.headers["HX-Push-Url"] = url
+        return response
+    return redirect(url, 303)
+
+
+def form_error(form, error, default_field: str | None = None) -> None:
+    """Show a service error beside the field it names (or `default_field`)."""
+    name = getattr(error, "field", None) or default_field
+    field = getattr(form, name, None) if name else None
+    if field is None:
+        field = next(iter(form))
+    field.errors = [*field.errors, str(error)]
+
+
 def limit_posts(config_key: str):
     """A per-IP rate limit, read from config, on the POSTs of a view (page views are free)."""
     from flask import current_app
