@@ -120,6 +120,7 @@ def register(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="do nothing when accounts or records exist")
     def seed_demo(if_empty):
         """Load demo data (idempotent)."""
-        from services import demo
+        import demo
         with models.db.connection_context():
-            click.echo(demo.seed(if_empty=if_empty, upload_dir=app.config["UPLOAD_DIR"]))
+            click.echo(demo.seed(school_names=app.config["SCHOOL_NAMES"], if_empty=if_empty,
+                                 upload_dir=app.config["UPLOAD_DIR"]))

@@ -197,7 +197,7 @@ class AuditEntry(BaseModel):
 class Record(BaseModel):
     """What every record kind has: the person, the binding, the update date.
 
-    Field names are English; services.records maps them to the Chinese column
+    Field names are English; services.columns maps them to the Chinese column
     names of the import files and the pages.
     """
 

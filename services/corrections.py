@@ -11,8 +11,9 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from models import CorrectionRequest, Record, db, utcnow
-from services import accounts, importer, messaging, uploads
-from services.records import KINDS, Kind, display_value
+from services import accounts, messaging, uploads
+from services.columns import KINDS, Kind, clean_values
+from services.records import display_value
 
 MAX_REASON = 500
 
@@ -108,7 +109,7 @@ def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: s
             record = kind.model.get_by_id(correction.record_id)
             raw = {column.attr: display_value(record, column) for column in kind.columns}
             raw[correction.field] = correction.proposed_value
-            values, problems = importer.clean_values(kind, raw)
+            values, problems = clean_values(kind, raw)
             if problems:
                 raise CorrectionError(_l("按记录的规则，新的内容不能采用：%(problems)s",
                                          problems="；".join(f"{h}：{m}" for h, m in problems)))

@@ -12,7 +12,8 @@ from flask_login import current_user, login_required
 from forms import AdminDecisionForm, AdminImportForm
 from models import Appeal, AuditEntry, CorrectionRequest
 from services import appeals, corrections, importer
-from services.records import KINDS, summary
+from services.columns import KINDS
+from services.records import summary
 from views import client_ip, label_for, leave_to, limit_posts, render_component
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

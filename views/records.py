@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from forms import CorrectionForm, RecordBindForm
 from models import CorrectionRequest
 from services import binding, corrections, identity, records
-from services.records import KINDS
+from services.columns import KINDS
 from views import limit_posts, client_ip, label_for, leave_to, render_component
 
 bp = Blueprint("records", __name__, url_prefix="/records")

@@ -207,17 +207,17 @@ def log_in(page):
 
 @pytest.fixture
 def demo_data(live_server):
-    """services.demo's records (and photos) in the live server's database."""
+    """The demo package's records (and photos) in the live server's database."""
+    import demo
     import models
-    from services import demo
     app = live_server.app
     with app.app_context(), models.db.connection_context():
-        demo.seed(upload_dir=app.config["UPLOAD_DIR"])
+        demo.seed(school_names=app.config["SCHOOL_NAMES"], upload_dir=app.config["UPLOAD_DIR"])
     return demo
 
 
 def student_from(demo_person):
-    """One of services.demo's three people, in the shape Wizard expects."""
+    """One of the demo package's three people, in the shape Wizard expects."""
     return type("DemoStudent", (Person,), dict(
         username=demo_person.username, real_name=demo_person.name,
         id_number=demo_person.id_number, phone=demo_person.phone))

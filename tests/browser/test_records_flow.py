@@ -1,7 +1,7 @@
 """我的学信档案 in real Chromium: auto-bound records, binding an old diploma by its
 certificate number, and a correction request with evidence.
 
-The people are services.demo's: 张伟's 2002 enrollment and 2005 diploma carry his
+The people are the demo package's: 张伟's 2002 enrollment and 2005 diploma carry his
 ID number and bind by themselves; his 1994 diploma has no ID number, so he binds
 it by hand with the serial printed on it.
 """
@@ -12,7 +12,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from services.binding import NEUTRAL
-from services.demo import ZHANG_WEI, ZHANG_WEI_OLD_DIPLOMA
+from demo import ZHANG_WEI, ZHANG_WEI_OLD_DIPLOMA
 from tests.browser.conftest import Wizard, student_from
 from tests.conftest import PASSWORD
 

@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 import models
+from demo import LI_HUA
 from models import Report, utcnow
-from services.demo import LI_HUA
 from tests.conftest import PASSWORD
 
 ORGANISATION = "示范科技有限公司"
