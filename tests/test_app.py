@@ -31,7 +31,7 @@ def test_no_favicon_request(client):
 
 def test_proxy_hops_make_the_visitor_address_count(app_factory, make_account):
     from models import LoginEvent, db
-    from tests.conftest import PASSWORD
+    from tests.factories import PASSWORD
     make_account(username="p@example.edu.cn")
     client = app_factory(PROXY_HOPS=1).test_client()
     client.post("/login", data={"login": "p@example.edu.cn", "password": PASSWORD},
@@ -42,7 +42,7 @@ def test_proxy_hops_make_the_visitor_address_count(app_factory, make_account):
 
 def test_without_a_proxy_the_header_is_ignored(client, make_account):
     from models import LoginEvent, db
-    from tests.conftest import PASSWORD
+    from tests.factories import PASSWORD
     make_account(username="p@example.edu.cn")
     client.post("/login", data={"login": "p@example.edu.cn", "password": PASSWORD},
                 headers={"X-Forwarded-For": "203.0.113.9"})

@@ -8,7 +8,7 @@ from PIL import Image
 
 from models import Account, Admission, Aid, Degree, Diploma, Enrollment, RECORD_MODELS
 from services import accounts, binding, demo, identity
-from tests.views.test_register import walk_to
+from tests.factories import walk_to
 
 KINDS = {"enrollment": Enrollment, "diploma": Diploma, "degree": Degree,
          "admission": Admission, "aid": Aid}
