@@ -1,6 +1,6 @@
 """The five record kinds: their columns (import headers, labels) and look-ups.
 
-One table per kind describes, in DOMAIN.md's order, each field's Chinese
+One table per kind describes, in docs/domain.md's order, each field's Chinese
 column name (the import header and the page label), its English label (the
 English pages and the bilingual reports) and how a value is checked.
 """
@@ -134,7 +134,7 @@ KINDS = {
         natural_key=("id_number", "school_year", "program", "paid_on")),
 }
 
-# Diplomas hide the ID number in their report (DOMAIN.md).
+# Diplomas hide the ID number in their report (docs/domain.md).
 REPORT_HIDDEN = {"diploma": {"id_number"}}
 
 

@@ -51,7 +51,7 @@ def test_without_a_proxy_the_header_is_ignored(client, make_account):
 
 
 def test_public_urls_answer_without_a_trailing_slash(client):
-    """The URLs DEVELOPERS.md promises answer as written, with no redirect."""
+    """The URLs the README promises answer as written, with no redirect."""
     for url in ("/register", "/login", "/verify"):
         response = client.get(url)
         assert response.status_code == 200, url
