@@ -53,7 +53,7 @@ DEFAULTS = dict(
     # Validity of a verification report, in months: 1 to this (the school may allow up to 12).
     REPORT_MAX_MONTHS=6,
     RATELIMIT_VERIFY="30 per minute",
-    # Graduates before this year are not offered an account (DOMAIN.md).
+    # Records of graduates before this year are never offered (docs/domain.md).
     ELIGIBLE_SINCE_YEAR=1991,
     MESSAGE_BACKEND="outbox",
     SMTP_HOST="127.0.0.1",
@@ -118,7 +118,7 @@ def _secret_key(instance: Path) -> str:
 
 
 def _env_overrides() -> dict:
-    """The environment variables DEVELOPERS.md promises, plus PORTAL_* for the rest."""
+    """The environment variables the README promises, plus PORTAL_* for the rest."""
     overrides = {}
     for name in ("DATABASE_URL", "MESSAGE_BACKEND", "PORTAL_BASE_URL"):
         if os.environ.get(name):

@@ -221,7 +221,7 @@ def certificate_key(typed: str) -> str:
 
 
 def certificate_problem(number: str, graduation_year: int):
-    """What is wrong with a diploma number for its year (DOMAIN.md), or None."""
+    """What is wrong with a diploma number for its year (docs/domain.md), or None."""
     if graduation_year >= 2002:
         expected = 18
     elif graduation_year == 2001:

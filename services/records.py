@@ -4,7 +4,7 @@ are, and how a stored value reads on a page or in a report.
 from models import Record
 from services.columns import KINDS, Column, Kind
 
-# Diplomas hide the ID number in their report (DOMAIN.md).
+# Diplomas hide the ID number in their report (docs/domain.md).
 REPORT_HIDDEN = {"diploma": {"id_number"}}
 
 

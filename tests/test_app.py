@@ -31,7 +31,7 @@ def test_no_favicon_request(client):
 
 def test_proxy_hops_make_the_visitor_address_count(app_factory, make_account):
     from models import LoginEvent, db
-    from tests.conftest import PASSWORD
+    from tests.factories import PASSWORD
     make_account(username="p@example.edu.cn")
     client = app_factory(PROXY_HOPS=1).test_client()
     client.post("/login", data={"login": "p@example.edu.cn", "password": PASSWORD},
@@ -42,7 +42,7 @@ def test_proxy_hops_make_the_visitor_address_count(app_factory, make_account):
 
 def test_without_a_proxy_the_header_is_ignored(client, make_account):
     from models import LoginEvent, db
-    from tests.conftest import PASSWORD
+    from tests.factories import PASSWORD
     make_account(username="p@example.edu.cn")
     client.post("/login", data={"login": "p@example.edu.cn", "password": PASSWORD},
                 headers={"X-Forwarded-For": "203.0.113.9"})
@@ -51,7 +51,7 @@ def test_without_a_proxy_the_header_is_ignored(client, make_account):
 
 
 def test_public_urls_answer_without_a_trailing_slash(client):
-    """The URLs DEVELOPERS.md promises answer as written, with no redirect."""
+    """The URLs the README promises answer as written, with no redirect."""
     for url in ("/register", "/login", "/verify"):
         response = client.get(url)
         assert response.status_code == 200, url

@@ -19,7 +19,7 @@ from peewee import PostgresqlDatabase
 import models
 from models import Account
 from services.accounts import AccountError
-from tests.views.test_register import identity, walk_to
+from tests.factories import csv_bytes, enrollment, identity, resident_id, walk_to
 
 
 def _free_port():
@@ -109,7 +109,6 @@ def test_registration_and_race_on_postgres(app, outbox):
 def test_import_and_reimport_on_postgres(app, db_on_pg):
     """The importer's prepared batch INSERT and its look-ups work on PostgreSQL too."""
     from services import importer
-    from tests.services.test_importer import csv_bytes, enrollment, resident_id
     rows = [enrollment(**{"学号": f"2019{n:03d}", "证件号码": resident_id(sequence=n * 2 + 1)})
             for n in range(1, 51)]
     data = csv_bytes(rows)

@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 
 from services.binding import NEUTRAL
 from demo import ZHANG_WEI, ZHANG_WEI_OLD_DIPLOMA
-from tests.browser.conftest import Wizard, student_from
-from tests.conftest import PASSWORD
+from tests.browser.drivers import Wizard, student_from
+from tests.factories import PASSWORD
 
 OLD = ZHANG_WEI_OLD_DIPLOMA
 

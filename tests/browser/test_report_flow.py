@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 import models
 from demo import LI_HUA
 from models import Report, utcnow
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 ORGANISATION = "示范科技有限公司"
 PURPOSE = "入职背景核查"

@@ -11,7 +11,7 @@ import demo
 from demo import generator
 from demo.people import resident_id
 from services import accounts, binding, identity
-from tests.views.test_register import walk_to
+from tests.factories import walk_to
 
 KINDS = {"enrollment": Enrollment, "diploma": Diploma, "degree": Degree,
          "admission": Admission, "aid": Aid}

@@ -6,7 +6,7 @@ from PIL import Image
 
 from models import Account, Appeal, AuditEntry
 from services import appeals
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, walk_to
 
 
 def file_appeal(client, id_number="11010519491231002X"):
@@ -43,7 +43,6 @@ def test_approval_frees_the_id_and_ends_the_old_sessions(app, client, squatter, 
 
 
 def test_after_approval_the_appellant_can_register(app, client, squatter, outbox):
-    from tests.views.test_register import walk_to
     appeal = file_appeal(client)
     appeals.decide(appeal, True, "", actor="registrar", config=app.config)
     walk_to(client, outbox, "confirm", real_name="周八")

@@ -6,7 +6,7 @@ import pytest
 
 from services import columns
 from services.columns import KINDS
-from tests.services.test_importer import aid, diploma, enrollment, resident_id
+from tests.factories import aid, diploma, enrollment, resident_id
 
 # The blind index of an ID number needs the keys an app configures.
 pytestmark = pytest.mark.usefixtures("app")

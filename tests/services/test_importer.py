@@ -1,75 +1,14 @@
 """services.importer: real CSV and XLSX files, good and bad, imported whole or not at all."""
-import csv
 import datetime
-import io
 from decimal import Decimal
 
 import pytest
-from openpyxl import Workbook
-from stdnum.cn import ric
 
 from models import Account, AuditEntry, Aid, Diploma, Enrollment
 from services import importer
-from services.importer import ImportRejected, RowError
+from services.importer import RowError
 from services.columns import KINDS
-
-
-def resident_id(birth="20010203", sequence=123, area="110105"):
-    first17 = f"{area}{birth}{sequence:03d}"
-    return first17 + ric.calc_check_digit(first17 + "0")
-
-
-def enrollment(**changes):
-    row = {"姓名": "张三", "性别": "男", "出生日期": "2001-02-03", "民族": "汉族",
-           "证件类型": "居民身份证", "证件号码": resident_id(), "学校名称": "示范大学", "层次": "本科",
-           "院系": "计算机学院", "班级": "1班", "专业": "计算机科学与技术", "学号": "2019001",
-           "学习形式": "普通全日制", "入学日期": "2019-09-01", "学制": "4",
-           "学历类别": "普通高等教育", "学籍状态": "在籍（注册学籍）", "预计毕业日期": "2023-06-30"}
-    row.update(changes)
-    return row
-
-
-def diploma(**changes):
-    row = {"姓名": "李四", "性别": "女", "出生日期": "1980-05-06", "证件类型": "居民身份证",
-           "证件号码": resident_id("19800506", 124, "420106"), "学校名称": "示范大学", "层次": "本科",
-           "专业": "汉语言文学", "学制": "4", "学习形式": "普通全日制", "学历类别": "普通高等教育",
-           "入学日期": "2015-09-01", "毕(结)业日期": "2019-06-30", "毕(结)业": "毕业",
-           "证书编号": "104461201905004220", "学校编号": "", "校(院)长姓名": "王五"}
-    row.update(changes)
-    return row
-
-
-def aid(**changes):
-    row = {"姓名": "张三", "证件类型": "居民身份证", "证件号码": resident_id(), "学年": "2019-2020",
-           "资助项目": "国家助学金", "金额(元)": "3300.00", "发放日期": "2019-11-15"}
-    row.update(changes)
-    return row
-
-
-def csv_bytes(rows, headers=None, encoding="utf-8"):
-    headers = headers or list(rows[0])
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow([row.get(header, "") for header in headers])
-    return buffer.getvalue().encode(encoding)
-
-
-def xlsx_bytes(rows):
-    workbook = Workbook()
-    sheet = workbook.active
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def rejected(run, *args, **kwargs) -> list:
-    with pytest.raises(ImportRejected) as caught:
-        run(*args, **kwargs)
-    return [str(error) for error in caught.value.errors]
+from tests.factories import aid, csv_bytes, diploma, enrollment, rejected, resident_id, xlsx_bytes
 
 
 # --- formats -----------------------------------------------------------------

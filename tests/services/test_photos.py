@@ -8,21 +8,7 @@ from PIL import Image
 from models import Diploma, Enrollment
 from services import photos
 from services.columns import KINDS
-from tests.services.test_importer import aid, csv_bytes, diploma, enrollment, rejected, resident_id
-
-
-def image_bytes(fmt="JPEG", size=(600, 900), mode="RGB"):
-    buffer = io.BytesIO()
-    Image.new(mode, size, (200, 30, 30, 128) if mode == "RGBA" else (200, 30, 30)).save(buffer, fmt)
-    return buffer.getvalue()
-
-
-def zip_bytes(entries: dict):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
+from tests.factories import aid, csv_bytes, diploma, enrollment, image_bytes, rejected, resident_id, zip_bytes
 
 
 def test_photos_are_resized_stored_and_linked(run, upload_dir):

@@ -8,16 +8,9 @@ import time_machine
 from models import Report, Verification
 from services import reports
 from services.reports import ReportError
+from tests.factories import issue_report, report_renderer
 
 T0 = datetime.datetime(2026, 11, 28, 8, 0, 0)
-
-
-@pytest.fixture
-def render(app):
-    """The real renderer with the instance's signing keys."""
-    from services import pdf, signing
-    keys = signing.load_or_create(app.instance_path + "/keys", "示范大学", "Demonstration University")
-    return lambda snapshot: pdf.render_report(snapshot, keys)
 
 
 @pytest.fixture
@@ -31,11 +24,12 @@ def diploma(owner, make_record):
 
 
 @pytest.fixture
-def issue(app, render):
+def issue(app):
+    """Issue with the real signed PDF, at T0 unless told otherwise."""
+    render = report_renderer(app)
+
     def issue(owner, record, months=3, kind="diploma", now=T0):
-        with app.test_request_context():
-            return reports.issue(owner, kind, record, months, config=app.config, render=render,
-                                 now=now)
+        return issue_report(app, owner, record, render=render, kind=kind, months=months, now=now)
     return issue
 
 

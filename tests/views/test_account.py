@@ -2,7 +2,7 @@
 import pytest
 
 from models import Account, AuditEntry, LoginEvent
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 HX = {"HX-Request": "true"}
 

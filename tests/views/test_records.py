@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from models import CorrectionRequest, Diploma
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, walk_to
 
 HX = {"HX-Request": "true"}
 
@@ -43,7 +43,6 @@ def test_records_bind_at_login_and_show_by_section(client, student, make_record,
 
 
 def test_records_bind_at_registration(app, make_record, outbox):
-    from tests.views.test_register import walk_to
     make_record("diploma", name="王𠮷")
     client = app.test_client()
     walk_to(client, outbox, "confirm")

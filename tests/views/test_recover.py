@@ -4,7 +4,7 @@ import re
 import pytest
 
 from models import Account, Challenge, OneTimeCode, utcnow
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 HX = {"HX-Request": "true"}
 

@@ -8,29 +8,9 @@ from PIL import Image
 
 import models
 from models import Account, Appeal, RegistrationDraft
+from tests.factories import identity, walk_to
 
 HX = {"HX-Request": "true"}
-IDENTITY = dict(username="wang@example.edu.cn", real_name="王𠮷", id_type="居民身份证",
-                id_number="11010519491231002x", phone="+86 138 1234 5678",
-                password="good-pass-42", password_confirm="good-pass-42")
-
-
-def identity(**changes):
-    return {**IDENTITY, **changes}
-
-
-def walk_to(client, outbox, step, **changes):
-    """Drive one client through the wizard up to `step` (notice … confirm)."""
-    assert client.post("/register/notice", data={"consent": "y"}).status_code == 303
-    if step == "identity":
-        return
-    response = client.post("/register/identity", data=identity(**changes))
-    assert response.status_code == 303, response.get_data(as_text=True)
-    if step == "code":
-        return
-    assert client.post("/register/code/send", data={"channel": "sms"}).status_code == 200
-    response = client.post("/register/code", data={"channel": "sms", "code": outbox.last_code()})
-    assert response.headers["Location"].endswith("/register/confirm")
 
 
 def text(response):
