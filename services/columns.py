@@ -1,6 +1,6 @@
 """The five record kinds, their columns, and the rules every value obeys.
 
-One table per kind describes, in DOMAIN.md's order, each field's Chinese
+One table per kind describes, in the order of docs/domain.md, each field's Chinese
 column name (the import header and the page label), its English label (the
 English pages and the bilingual reports) and its type, which names its rule.
 Imports, corrections and record forms all check values with `clean` (one
