@@ -16,8 +16,8 @@ from flask_wtf.csrf import CSRFProtect
 from playhouse.db_url import connect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import crypto
 import models
-from services import crypto
 
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -11,8 +11,9 @@ import secrets
 
 from flask_babel import lazy_gettext as _l
 
+import crypto
 from models import OneTimeCode, db, utcnow
-from services import crypto, identity
+from services import identity
 
 VALID_MINUTES = 10
 MAX_ATTEMPTS = 5

@@ -21,8 +21,9 @@ from pathlib import Path, PurePosixPath
 from peewee import CharField, IntegrityError, chunked
 from PIL import Image, ImageOps
 
+import crypto
 from models import db, utcnow
-from services import crypto, identity
+from services import identity
 from services.accounts import audit
 from services.records import KINDS, Kind
 
