@@ -1,4 +1,4 @@
-"""Application factory: wires config, database, extensions, blueprints, CLI."""
+"""Application factory: wires config, keys, database, extensions, blueprints, CLI."""
 import base64
 import hashlib
 import os
@@ -15,6 +15,7 @@ import config
 import crypto
 import models
 from extensions import babel, compress, csrf, limiter, login_manager, select_locale
+from services import signing
 from services.accounts import browser_family
 from services.records import summary
 from views import is_htmx, register_blueprints
@@ -45,6 +46,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     crypto.configure(instance / "keys")
+    app.extensions["school_keys"] = signing.load_or_create(
+        instance / "keys", app.config["SCHOOL_NAME"], app.config["SCHOOL_NAME_EN"])
     _init_database(app)
 
     csrf.init_app(app)

@@ -70,13 +70,8 @@ def label_for(thing) -> str:
 
 
 def school_keys():
-    """The school's signing key and certificate, loaded once per app."""
-    from services import signing
-    app = current_app._get_current_object()
-    if "school_keys" not in app.extensions:
-        app.extensions["school_keys"] = signing.load_or_create(
-            Path(app.instance_path) / "keys", app.config["SCHOOL_NAME"], app.config["SCHOOL_NAME_EN"])
-    return app.extensions["school_keys"]
+    """The school's signing key and certificate, loaded by create_app."""
+    return current_app.extensions["school_keys"]
 
 
 def send_report_pdf(report):
