@@ -12,15 +12,14 @@ from peewee import IntegrityError
 
 from models import CorrectionRequest, Record, db, utcnow
 from services import accounts, importer, messaging, uploads
+from services.errors import ServiceError
 from services.records import KINDS, Kind, display_value
 
 MAX_REASON = 500
 
 
-class CorrectionError(ValueError):
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
+class CorrectionError(ServiceError):
+    pass
 
 
 def pending_key(kind: Kind, record: Record, attr: str) -> str:

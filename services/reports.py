@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from models import Record, Report, Verification, db, utcnow
 from services import accounts
+from services.errors import ServiceError
 from services.records import KINDS, REPORT_HIDDEN, display_value
 
 REPORTABLE = ("enrollment", "diploma", "degree")
@@ -30,10 +31,9 @@ REMIND_DAYS = 7
 VALID, EXPIRED, CLOSED, UNKNOWN, MALFORMED = "valid", "expired", "closed", "unknown", "malformed"
 
 
-class ReportError(ValueError):
+class ReportError(ServiceError):
     def __init__(self, message, field=None, existing=None):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field)
         self.existing = existing
 
 
