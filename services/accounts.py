@@ -8,6 +8,7 @@ from peewee import IntegrityError
 
 from models import Account, AuditEntry, Challenge, LoginEvent, db, utcnow
 from services import codes, identity, messaging
+from services.errors import ServiceError
 
 _hasher = PasswordHasher()
 
@@ -17,12 +18,8 @@ LOCK_MINUTES = 15
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0")
 
 
-class AccountError(ValueError):
+class AccountError(ServiceError):
     """A rule about accounts was broken; `field` names the form field, if any."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
 
 
 def hash_password(password: str) -> str:

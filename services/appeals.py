@@ -6,9 +6,10 @@ from flask_babel import lazy_gettext as _l
 
 from models import Account, Appeal, db, utcnow
 from services import accounts, binding, identity, messaging
+from services.errors import ServiceError
 
 
-class AppealError(ValueError):
+class AppealError(ServiceError):
     pass
 
 

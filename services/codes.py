@@ -11,8 +11,10 @@ import secrets
 
 from flask_babel import lazy_gettext as _l
 
+import crypto
 from models import OneTimeCode, db, utcnow
-from services import crypto, identity
+from services import identity
+from services.errors import ServiceError
 
 VALID_MINUTES = 10
 MAX_ATTEMPTS = 5
@@ -20,9 +22,9 @@ RESEND_SECONDS = 60
 MAX_PER_DESTINATION_PER_HOUR = 5
 
 
-class CodeError(ValueError):
-    def __init__(self, message, retry_after: int = 0):
-        super().__init__(message)
+class CodeError(ServiceError):
+    def __init__(self, message, field=None, *, retry_after: int = 0):
+        super().__init__(message, field)
         self.retry_after = retry_after
 
 

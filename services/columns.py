@@ -14,8 +14,9 @@ from decimal import Decimal, InvalidOperation
 
 from peewee import CharField
 
+import crypto
 from models import Admission, Aid, Degree, Diploma, Enrollment
-from services import crypto, identity
+from services import identity
 from services.errors import ServiceError
 
 LEVELS = ("专科", "本科", "第二学士", "硕士研究生", "博士研究生")

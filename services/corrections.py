@@ -13,15 +13,14 @@ from peewee import IntegrityError
 from models import CorrectionRequest, Record, db, utcnow
 from services import accounts, messaging, uploads
 from services.columns import KINDS, Kind, clean_values
+from services.errors import ServiceError
 from services.records import display_value
 
 MAX_REASON = 500
 
 
-class CorrectionError(ValueError):
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
+class CorrectionError(ServiceError):
+    pass
 
 
 def pending_key(kind: Kind, record: Record, attr: str) -> str:

@@ -13,12 +13,14 @@ from flask_babel import lazy_gettext as _l
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric
 
+from services.errors import ServiceError
+
 RESIDENT_ID = "居民身份证"
 OTHER_ID = "其他"
 ID_TYPES = (RESIDENT_ID, OTHER_ID)
 
 
-class IdentityError(ValueError):
+class IdentityError(ServiceError):
     """A value the person typed breaks a rule; str(error) is the message."""
 
 

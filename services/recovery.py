@@ -11,16 +11,15 @@ from flask_babel import lazy_gettext as _l
 
 from models import Account, Challenge, db, utcnow
 from services import accounts, codes, identity, messaging
+from services.errors import ServiceError
 
 FIND_USERNAME = "recover_username"
 RESET_PASSWORD = "reset_password"
 LIFETIME = datetime.timedelta(minutes=30)
 
 
-class RecoveryError(ValueError):
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
+class RecoveryError(ServiceError):
+    pass
 
 
 def find_challenge(token, purpose, now=None):

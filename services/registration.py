@@ -12,16 +12,15 @@ from flask_babel import lazy_gettext as _l
 
 from models import Appeal, RegistrationDraft, db, utcnow
 from services import accounts, codes, identity, messaging, uploads
+from services.errors import ServiceError
 
 STEPS = ("notice", "identity", "code", "confirm")
 DRAFT_LIFETIME = datetime.timedelta(hours=2)
 CODE_PURPOSE = "register"
 
 
-class RegistrationError(ValueError):
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
+class RegistrationError(ServiceError):
+    pass
 
 
 def start_draft() -> RegistrationDraft:

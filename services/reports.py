@@ -19,7 +19,9 @@ from flask_babel import lazy_gettext as _l
 
 from models import Record, Report, Verification, db, utcnow
 from services import accounts
-from services.records import KINDS, REPORT_HIDDEN, display_value
+from services.errors import ServiceError
+from services.columns import KINDS
+from services.records import REPORT_HIDDEN, display_value
 
 REPORTABLE = ("enrollment", "diploma", "degree")
 # No 0/O or 1/I: codes are read aloud and typed from paper.
@@ -30,10 +32,9 @@ REMIND_DAYS = 7
 VALID, EXPIRED, CLOSED, UNKNOWN, MALFORMED = "valid", "expired", "closed", "unknown", "malformed"
 
 
-class ReportError(ValueError):
+class ReportError(ServiceError):
     def __init__(self, message, field=None, existing=None):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field)
         self.existing = existing
 
 

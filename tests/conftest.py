@@ -1,19 +1,31 @@
 """Fixtures: a fresh app on a temporary SQLite file per test, clients, and the
 factories of tests/factories.py bound to that app."""
 import itertools
+import shutil
 
 import pytest
 
 import models
 from app import create_app
 from cli import migration_router
+from services import signing
 from tests.factories import PASSWORD, Outbox, create_account, create_record, sign_in
 
 
+@pytest.fixture(scope="session")
+def signing_keys_dir(tmp_path_factory):
+    """One school signing pair for the session: making an RSA 3072 key for each
+    app would add minutes to the suite."""
+    key_dir = tmp_path_factory.mktemp("signing")
+    signing.load_or_create(key_dir, "示范大学", "Demonstration University")
+    return key_dir
+
+
 @pytest.fixture
-def app_factory(tmp_path):
+def app_factory(tmp_path, signing_keys_dir):
     """Build an app on its own instance folder; migrations create the schema."""
     made = []
+    shutil.copytree(signing_keys_dir, tmp_path / "instance" / "keys")
 
     def build(**config):
         settings = dict(TESTING=True, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False,

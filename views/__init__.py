@@ -1,7 +1,11 @@
 """Blueprints, one per audience, and the helpers they share."""
 from pathlib import Path
 
-from flask import Flask, make_response, redirect, render_template, request
+from flask import (Flask, current_app, make_response, redirect, render_template, request,
+                   send_from_directory)
+from flask_babel import get_locale
+
+from extensions import limiter
 
 
 def is_htmx() -> bool:
@@ -49,23 +53,16 @@ def form_error(form, error, default_field: str | None = None) -> None:
 
 def limit_posts(config_key: str):
     """A per-IP rate limit, read from config, on the POSTs of a view (page views are free)."""
-    from flask import current_app
-
-    from app import limiter
     return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])
 
 
 def limit_shared(config_key: str, scope: str):
     """A per-IP rate limit, read from config, counted across all views that share `scope`."""
-    from flask import current_app
-
-    from app import limiter
     return limiter.shared_limit(lambda: current_app.config[config_key], scope=scope)
 
 
 def label_for(thing) -> str:
     """The Chinese or English name of a record kind or column, for the current language."""
-    from flask_babel import get_locale
     english = str(get_locale()) == "en"
     if hasattr(thing, "header"):
         return thing.english if english else thing.header
@@ -73,20 +70,12 @@ def label_for(thing) -> str:
 
 
 def school_keys():
-    """The school's signing key and certificate, loaded once per app."""
-    from flask import current_app
-
-    from services import signing
-    app = current_app._get_current_object()
-    if "school_keys" not in app.extensions:
-        app.extensions["school_keys"] = signing.load_or_create(
-            Path(app.instance_path) / "keys", app.config["SCHOOL_NAME"], app.config["SCHOOL_NAME_EN"])
-    return app.extensions["school_keys"]
+    """The school's signing key and certificate, loaded by create_app."""
+    return current_app.extensions["school_keys"]
 
 
 def send_report_pdf(report):
     """The PDF rendered and signed at issue, as stored."""
-    from flask import current_app, send_from_directory
     response = send_from_directory(Path(current_app.config["REPORT_DIR"]), report.pdf_path,
                                    mimetype="application/pdf", as_attachment=True,
                                    download_name=f"report-{report.code}.pdf", max_age=0)

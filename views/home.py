@@ -1,7 +1,7 @@
 """首页 and the language switch."""
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from app import LANGUAGES
+from extensions import LANGUAGES
 
 bp = Blueprint("home", __name__)
 

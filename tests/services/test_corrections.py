@@ -4,7 +4,7 @@ import pytest
 from models import AuditEntry, CorrectionRequest, Diploma
 from services import corrections
 from services.corrections import CorrectionError
-from services.records import KINDS
+from services.columns import KINDS
 
 
 @pytest.fixture
