@@ -22,6 +22,12 @@ class PortalForm(FlaskForm):
     """Flask-WTF mixes uploaded files into the form data: a file sent where text is
     expected is treated as empty, so the field's own message explains it."""
 
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            # DOM ids are kebab-case across the site; field names stay as services know them.
+            options.setdefault("id", (options.get("prefix", "") + options["name"]).replace("_", "-"))
+            return super().bind_field(form, unbound_field, options)
+
     def process(self, *args, **kwargs):
         super().process(*args, **kwargs)
         for field in self:
