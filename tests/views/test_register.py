@@ -71,7 +71,7 @@ def test_consent_moves_to_identity_with_and_without_htmx(client):
     assert fragment.headers["HX-Push-Url"] == "/register/identity"
     assert "<html" not in text(fragment) and 'name="id_number"' in text(fragment)
     page = client.get("/register/identity")
-    assert "<html" in text(page) and "<label for=\"id_number\">证件号码</label>" in text(page)
+    assert "<html" in text(page) and "<label for=\"id-number\">证件号码</label>" in text(page)
 
 
 @pytest.mark.parametrize("label", ["用户名", "姓名", "证件类型", "证件号码", "手机号码", "密码", "确认密码"])
