@@ -52,7 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     csrf.init_app(app)
     login_manager.init_app(app)
-    login_manager.login_view = "auth.auth_login"
+    login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("请先登录。")
     login_manager.login_message_category = "info"
     babel.init_app(app, locale_selector=select_locale)

@@ -251,10 +251,6 @@ def for_account(account):
                 .order_by(Report.issued_at.desc(), Report.id.desc()))
 
 
-def owned(report_id: int, account_id: int):
-    return Report.get_or_none(Report.id == report_id, Report.account == account_id)
-
-
 def due_for_reminder(now=None):
     now = now or utcnow()
     soon = now + datetime.timedelta(days=REMIND_DAYS)

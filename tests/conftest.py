@@ -1,15 +1,43 @@
 """Fixtures: a fresh app on a temporary SQLite file per test, clients, and the
 factories of tests/factories.py bound to that app."""
 import itertools
+import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 
 import models
 from app import create_app
 from cli import migration_router
 from services import signing
 from tests.factories import PASSWORD, Outbox, create_account, create_record, sign_in
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs():
+    """Compile each .po whose .mo is missing or older, so pytest works without `make`
+    and English pages are checked against the catalogue as it is now."""
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with open(po, "rb") as fh:
+            catalog = read_po(fh, locale=po.parent.parent.name, abort_invalid=True)
+        # Written aside and renamed, so a parallel run never reads half a file.
+        fd, tmp = tempfile.mkstemp(dir=po.parent, suffix=".mo.tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write_mo(fh, catalog)
+            os.replace(tmp, mo)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 @pytest.fixture(scope="session")

@@ -141,7 +141,7 @@ def recover_new_password():
         else:
             session.pop(_session_key("password"), None)
             flash(_("密码已重设，请用新密码登录。其他设备上的登录已全部退出。"), "info")
-            return leave_to(url_for("auth.auth_login"))
+            return leave_to(url_for("auth.login"))
     return _render("password", "new_password", form, 422)
 
 

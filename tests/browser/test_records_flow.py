@@ -104,7 +104,7 @@ def test_bind_without_javascript(nojs_page, live_server, demo_data, make_account
     with page.expect_response(lambda r: r.request.method == "POST") as wrong:
         fill_bind_form(page, "NO.00298958")  # one digit off
     assert wrong.value.status == 422
-    error = page.locator("#certificate_number-error")
+    error = page.locator("#certificate-number-error")
     expect(error).to_have_text(str(NEUTRAL))
     expect(page.get_by_label("证书编号")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("毕业年份")).to_have_value("1994")

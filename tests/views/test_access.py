@@ -4,14 +4,14 @@ from werkzeug.routing import IntegerConverter
 
 # Endpoints anyone may use without an account. Adding one here is a decision.
 PUBLIC = {
-    "static", "home.home_index", "home.home_language", "auth.auth_login", "auth.auth_logout",
+    "static", "home.index", "home.language", "auth.login", "auth.logout",
     "register.register_start", "register.register_step", "register.register_notice",
     "register.register_identity", "register.register_code_send", "register.register_code_check",
     "register.register_confirm", "register.register_appeal", "register.register_appeal_status",
     "recover.recover_show", "recover.recover_identify", "recover.recover_send",
     "recover.recover_check", "recover.recover_new_password", "recover.recover_restart",
-    "verify.verify_index", "verify.verify_code", "verify.verify_code_pdf", "verify.verify_certificate",
-    "verify.verify_pdf", "api.api_report",
+    "verify.index", "verify.code", "verify.code_pdf", "verify.certificate",
+    "verify.pdf", "api.report",
 }
 
 

@@ -51,7 +51,7 @@ def test_consent_moves_to_identity_with_and_without_htmx(client):
     assert fragment.headers["HX-Push-Url"] == "/register/identity"
     assert "<html" not in text(fragment) and 'name="id_number"' in text(fragment)
     page = client.get("/register/identity")
-    assert "<html" in text(page) and "<label for=\"id_number\">证件号码</label>" in text(page)
+    assert "<html" in text(page) and "<label for=\"id-number\">证件号码</label>" in text(page)
 
 
 @pytest.mark.parametrize("label", ["用户名", "姓名", "证件类型", "证件号码", "手机号码", "密码", "确认密码"])
@@ -80,7 +80,7 @@ def test_identity_errors_are_422_beside_the_field(client, field, value, message)
         response = client.post("/register/identity", data=identity(**{field: value}), headers=headers)
         assert response.status_code == 422
         body = text(response)
-        assert f'id="{field}-error"' in body and message in body
+        assert f'id="{field.replace("_", "-")}-error"' in body and message in body
         assert 'aria-invalid="true"' in body
         assert ("<html" in body) == (headers == {})
     # Values typed stay (the wrong one too), passwords do not.
@@ -238,7 +238,7 @@ def test_taken_username_and_id_are_reported_inline(client, make_account):
     body = text(response)
     assert response.status_code == 422
     assert 'id="username-error"' in body and "该用户名已被注册" in body
-    assert 'id="id_number-error"' in body and "该证件号码已被注册" in body
+    assert 'id="id-number-error"' in body and "该证件号码已被注册" in body
     assert 'href="/recover/username"' in body and 'href="/register/appeal"' in body
 
 
@@ -341,7 +341,7 @@ def test_appeal_fields_are_validated(client, db):
                                                                  contact_email="x"),
                            content_type="multipart/form-data")
     assert response.status_code == 422
-    assert 'id="id_number-error"' in text(response) and 'id="contact_email-error"' in text(response)
+    assert 'id="id-number-error"' in text(response) and 'id="contact-email-error"' in text(response)
 
 
 # --- security ----------------------------------------------------------------------
