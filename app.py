@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import models
 from services import crypto
+from services.postman import Postman
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -154,6 +155,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     crypto.configure(instance / "keys")
     _init_database(app)
+    # Built now, so a wrong messaging setting stops the start, not a student's first code.
+    app.extensions["postman"] = Postman.from_config(app.config)
 
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -1,7 +1,7 @@
 """Blueprints, one per audience, and the helpers they share."""
 from pathlib import Path
 
-from flask import Flask, make_response, redirect, render_template, request
+from flask import Flask, current_app, make_response, redirect, render_template, request
 
 
 def is_htmx() -> bool:
@@ -45,6 +45,11 @@ def form_error(form, error, default_field: str | None = None) -> None:
     if field is None:
         field = next(iter(form))
     field.errors = [*field.errors, str(error)]
+
+
+def postman():
+    """The app's Postman (services.postman), built once by create_app."""
+    return current_app.extensions["postman"]
 
 
 def limit_posts(config_key: str):

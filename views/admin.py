@@ -13,7 +13,7 @@ from forms import AdminDecisionForm, AdminImportForm
 from models import Appeal, AuditEntry, CorrectionRequest
 from services import appeals, corrections, importer
 from services.records import KINDS, summary
-from views import client_ip, label_for, leave_to, limit_posts, render_component
+from views import client_ip, label_for, leave_to, limit_posts, postman, render_component
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -80,7 +80,7 @@ def admin_correction(request_id):
     if form.validate():
         try:
             corrections.decide(correction, form.decision.data == "approve", form.reply.data,
-                               actor=current_user.username, config=current_app.config,
+                               actor=current_user.username, postman=postman(),
                                ip=client_ip())
         except corrections.CorrectionError as error:
             form.reply.errors = [str(error)]
@@ -128,7 +128,7 @@ def admin_appeal(appeal_id):
         if form.validate():
             try:
                 appeals.decide(appeal, form.decision.data == "approve", form.reply.data,
-                               actor=current_user.username, config=current_app.config,
+                               actor=current_user.username, postman=postman(),
                                ip=client_ip())
             except appeals.AppealError as error:
                 form.reply.errors = [str(error)]
