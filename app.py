@@ -16,6 +16,7 @@ import crypto
 import models
 from extensions import babel, compress, csrf, limiter, login_manager, select_locale
 from services import signing
+from services.postman import Postman
 from services.accounts import browser_family
 from services.records import summary
 from views import is_htmx, register_blueprints
@@ -49,6 +50,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["school_keys"] = signing.load_or_create(
         instance / "keys", app.config["SCHOOL_NAME"], app.config["SCHOOL_NAME_EN"])
     _init_database(app)
+    # Built now, so a wrong messaging setting stops the start, not a student's first code.
+    app.extensions["postman"] = Postman.from_config(app.config)
 
     csrf.init_app(app)
     login_manager.init_app(app)

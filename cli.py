@@ -84,7 +84,8 @@ def register(app: Flask) -> None:
             if appeal is None:
                 raise click.ClickException(f"no appeal {reference}")
             try:
-                appeals.decide(appeal, approve, reason, actor=actor, config=app.config)
+                appeals.decide(appeal, approve, reason, actor=actor,
+                               postman=app.extensions["postman"])
             except appeals.AppealError as error:
                 raise click.ClickException(str(error)) from None
         click.echo(f"appeal {appeal.reference}: {appeal.status}")
@@ -103,7 +104,8 @@ def register(app: Flask) -> None:
             if request is None:
                 raise click.ClickException(f"no correction request {request_id}")
             try:
-                corrections.decide(request, approve, reply, actor=actor, config=app.config)
+                corrections.decide(request, approve, reply, actor=actor,
+                                   postman=app.extensions["postman"])
             except corrections.CorrectionError as error:
                 raise click.ClickException(str(error)) from None
         click.echo(f"correction request {request.id}: {request.status}")
@@ -113,7 +115,7 @@ def register(app: Flask) -> None:
         """SMS the owners of reports that expire within 7 days (run daily from cron)."""
         from services import reports
         with models.db.connection_context():
-            sent = reports.send_reminders(config=app.config)
+            sent = reports.send_reminders(postman=app.extensions["postman"])
         click.echo(f"{sent} reminder(s) sent")
 
     @app.cli.command("seed-demo")

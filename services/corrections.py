@@ -94,7 +94,7 @@ def pending_fields(kind: Kind, record: Record) -> set:
 DERIVED = {"certificate_number": ("certificate_key",), "school_number": ("school_number_key",)}
 
 
-def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: str, config,
+def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: str, postman,
            ip: str = "") -> CorrectionRequest:
     """Adopt (the record changes, with an audit entry) or decline with a reason."""
     reply = (reply or "").strip()
@@ -130,10 +130,10 @@ def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: s
         if not approve:
             accounts.audit("correction.rejected", actor=actor, ip=ip, account=correction.account,
                            detail=str(correction.id))
-    outcome = "已采纳，记录已更新" if approve else f"未采纳，理由：{reply}"
     try:
-        accounts.notify(correction.account, f"你提交的更正申请（{kind.label}·{kind.column(correction.field).header}）"
-                                            f"{outcome}。详情请登录学信档案查看。", config=config)
+        accounts.notify(correction.account, "correction_decided.txt", postman=postman,
+                        kind=kind.label, field=kind.column(correction.field).header,
+                        approved=approve, reply=reply)
     except messaging.MessagingError:
         pass  # the decision stands; the student sees it on 我的更正申请
     return correction

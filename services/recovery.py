@@ -10,7 +10,7 @@ import datetime
 from flask_babel import lazy_gettext as _l
 
 from models import Account, Challenge, db, utcnow
-from services import accounts, codes, identity, messaging
+from services import accounts, codes, identity
 from services.errors import ServiceError
 
 FIND_USERNAME = "recover_username"
@@ -57,7 +57,7 @@ def _destination(challenge: Challenge, channel: str):
     return account.phone
 
 
-def send_code(challenge: Challenge, channel: str, *, config, ip: str) -> None:
+def send_code(challenge: Challenge, channel: str, *, postman, ip: str) -> None:
     """Issue a code; it is sent only to a real account's bound phone or e-mail.
 
     The resend and hourly limits apply in both cases, counted per challenge and
@@ -70,12 +70,9 @@ def send_code(challenge: Challenge, channel: str, *, config, ip: str) -> None:
                        to or f"nowhere:{challenge.token}", ip=ip)
     if to is None:
         return
-    school = config["SCHOOL_NAME"]
-    what = "找回用户名" if challenge.purpose == FIND_USERNAME else "重设密码"
-    messaging.send(config, messaging.Message(
-        channel=channel, to=to, subject=f"{school} 学信档案{what}校验码",
-        body=f"【{school}】你正在{what}，校验码 {code}，{codes.VALID_MINUTES} 分钟内有效。"
-             f"如非本人操作，请忽略本消息，你的账号仍然安全。"))
+    template = ("recover_username_code.txt" if challenge.purpose == FIND_USERNAME
+                else "recover_password_code.txt")
+    postman.send(template, channel=channel, to=to, code=code, minutes=codes.VALID_MINUTES)
 
 
 def check_code(challenge: Challenge, code: str) -> None:
@@ -87,7 +84,7 @@ def check_code(challenge: Challenge, code: str) -> None:
     challenge.save()
 
 
-def finish_find_username(challenge: Challenge, *, config, ip: str) -> str:
+def finish_find_username(challenge: Challenge, *, postman, ip: str) -> str:
     """Send the username in full by SMS; return it masked for the screen."""
     if challenge.verified_at is None or challenge.account is None:
         raise RecoveryError(_l("请先完成校验码验证。"))
@@ -96,11 +93,11 @@ def finish_find_username(challenge: Challenge, *, config, ip: str) -> str:
         challenge.finished_at = utcnow()
         challenge.save()
         accounts.audit("account.username_recovered", account=account, ip=ip)
-    accounts.notify(account, f"你的学信档案用户名是 {account.username}。", config=config)
+    accounts.notify(account, "username_recovered.txt", postman=postman, username=account.username)
     return identity.mask_email(account.username)
 
 
-def finish_password_reset(challenge: Challenge, new_password: str, *, config, ip: str) -> Account:
+def finish_password_reset(challenge: Challenge, new_password: str, *, postman, ip: str) -> Account:
     """Set the new password, end every session and lift a lock."""
     if challenge.verified_at is None or challenge.account is None:
         raise RecoveryError(_l("请先完成校验码验证。"))
@@ -118,6 +115,5 @@ def finish_password_reset(challenge: Challenge, new_password: str, *, config, ip
         challenge.finished_at = utcnow()
         challenge.save()
         accounts.audit("account.password_reset", account=account, ip=ip)
-    accounts.notify(account, "你的学信档案密码已通过校验码重设，其他设备上的登录已全部退出。"
-                             "如非本人操作，请立即联系学校。", config=config)
+    accounts.notify(account, "password_reset.txt", postman=postman)
     return account

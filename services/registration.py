@@ -11,7 +11,7 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 
 from models import Appeal, RegistrationDraft, db, utcnow
-from services import accounts, codes, identity, messaging, uploads
+from services import accounts, codes, identity, uploads
 from services.errors import ServiceError
 
 STEPS = ("notice", "identity", "code", "confirm")
@@ -81,15 +81,12 @@ def destination(draft: RegistrationDraft, channel: str) -> str:
     return draft.data["phone"]
 
 
-def send_code(draft: RegistrationDraft, channel: str, *, config, ip: str) -> str:
+def send_code(draft: RegistrationDraft, channel: str, *, postman, ip: str) -> str:
     """Send a code; returns the masked destination to show the student."""
     to = destination(draft, channel)
     code = codes.issue(CODE_PURPOSE, draft.token, channel, to, ip=ip)
-    school = config["SCHOOL_NAME"]
-    body = (f"【{school}】你的学信档案注册校验码是 {code}，{codes.VALID_MINUTES} 分钟内有效。"
-            f"如非本人操作，请忽略本消息。")
-    messaging.send(config, messaging.Message(
-        channel=channel, to=to, subject=f"{school} 学信档案注册校验码", body=body))
+    postman.send("register_code.txt", channel=channel, to=to,
+                 code=code, minutes=codes.VALID_MINUTES)
     return identity.mask_email(to) if channel == "email" else identity.mask_phone(to)
 
 

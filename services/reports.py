@@ -258,16 +258,14 @@ def due_for_reminder(now=None):
                                       Report.expires_at <= soon, Report.reminded_at.is_null()))
 
 
-def send_reminders(*, config, now=None) -> int:
+def send_reminders(*, postman, now=None) -> int:
     """SMS the owners of reports that expire within seven days (once per report)."""
     now = now or utcnow()
     sent = 0
     for report in due_for_reminder(now):
-        title = snapshot_of(report)["title"]["zh"]
-        accounts.notify(report.account,
-                        f"你的《{title}》（验证码 {grouped(report.code)}）将于 "
-                        f"{report.expires_at:%Y-%m-%d} 到期。如需继续使用，请登录学信档案延长有效期。",
-                        config=config)
+        accounts.notify(report.account, "report_expiring.txt", postman=postman,
+                        title=snapshot_of(report)["title"]["zh"], code=grouped(report.code),
+                        expires_at=report.expires_at)
         report.reminded_at = now
         report.save()
         sent += 1

@@ -54,6 +54,11 @@ def form_error(form, error, default_field: str | None = None) -> None:
     field.errors = [*field.errors, str(error)]
 
 
+def postman():
+    """The app's Postman (services.postman), built once by create_app."""
+    return current_app.extensions["postman"]
+
+
 def limit_posts(config_key: str):
     """A per-IP rate limit, read from config, on the POSTs of a view (page views are free)."""
     return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required, login_user
 from forms import AccountPasswordForm, AccountPhoneForm, AccountUsernameForm, CodeStepForm
 from models import LoginEvent
 from services import accounts, appeals, codes, identity, messaging, recovery
-from views import limit_posts, client_ip, is_htmx, leave_to, render_component
+from views import limit_posts, client_ip, is_htmx, leave_to, postman, render_component
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -48,7 +48,7 @@ def account_username():
         try:
             accounts.change_username(current_user, form.clean["new_username"],
                                      form.current_password.data,
-                                     config=current_app.config, ip=client_ip())
+                                     postman=postman(), ip=client_ip())
         except accounts.AccountError as error:
             getattr(form, error.field).errors = [str(error)]
         else:
@@ -66,7 +66,7 @@ def account_password():
         try:
             accounts.change_password(current_user, form.current_password.data,
                                      form.new_password.data,
-                                     config=current_app.config, ip=client_ip())
+                                     postman=postman(), ip=client_ip())
         except accounts.AccountError as error:
             getattr(form, error.field).errors = [str(error)]
         else:
@@ -103,7 +103,7 @@ def account_phone():
         try:
             challenge = accounts.start_phone_change(
                 current_user, form.current_password.data, form.clean["new_phone"],
-                config=current_app.config, ip=client_ip())
+                postman=postman(), ip=client_ip())
         except accounts.AccountError as error:
             getattr(form, error.field).errors = [str(error)]
         except codes.CodeError as error:
@@ -127,7 +127,7 @@ def account_phone_send():
     if challenge is None:
         return redirect(url_for("account.account_phone"), 303)
     try:
-        accounts.resend_phone_code(challenge, config=current_app.config, ip=client_ip())
+        accounts.resend_phone_code(challenge, postman=postman(), ip=client_ip())
     except codes.CodeError as error:
         form = CodeStepForm(formdata=None)
         form.code.errors = [str(error)]
@@ -147,7 +147,7 @@ def account_phone_check():
         if not (form.code.data or "").strip():
             raise codes.CodeError(_("请填写校验码。"))
         accounts.confirm_phone_change(challenge, form.code.data,
-                                      config=current_app.config, ip=client_ip())
+                                      postman=postman(), ip=client_ip())
     except codes.CodeError as error:
         form.code.errors = [str(error)]
         return _render_phone_code(challenge, form, 422)

@@ -15,8 +15,8 @@ from services import corrections as correction_service
 from services import importer
 from services.columns import KINDS
 from services.records import summary
-from views import (client_ip, form_error, label_for, leave_to, limit_posts, render_component,
-                   send_private_file)
+from views import (client_ip, form_error, label_for, leave_to, limit_posts, postman,
+                   render_component, send_private_file)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -59,7 +59,7 @@ def correction(request_id):
     if form.validate_on_submit():
         try:
             correction_service.decide(item, form.decision.data == "approve", form.reply.data,
-                                      actor=current_user.username, config=current_app.config,
+                                      actor=current_user.username, postman=postman(),
                                       ip=client_ip())
         except correction_service.CorrectionError as error:
             form_error(form, error, "reply")
@@ -102,7 +102,7 @@ def appeal(appeal_id):
     if form.validate_on_submit():
         try:
             appeal_service.decide(item, form.decision.data == "approve", form.reply.data,
-                                  actor=current_user.username, config=current_app.config,
+                                  actor=current_user.username, postman=postman(),
                                   ip=client_ip())
         except appeal_service.AppealError as error:
             form_error(form, error, "reply")

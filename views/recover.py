@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from forms import CodeStepForm, NewPasswordForm, RecoverPasswordForm, RecoverUsernameForm
 from services import codes, messaging, recovery
 from services.recovery import RecoveryError
-from views import limit_posts, client_ip, is_htmx, leave_to, render_component
+from views import limit_posts, client_ip, is_htmx, leave_to, postman, render_component
 
 bp = Blueprint("recover", __name__, url_prefix="/recover")
 
@@ -89,7 +89,7 @@ def recover_send(flow):
     if not form.validate():
         return _render(flow, "code", form, 422)
     try:
-        recovery.send_code(challenge, form.channel.data, config=current_app.config, ip=client_ip())
+        recovery.send_code(challenge, form.channel.data, postman=postman(), ip=client_ip())
     except (RecoveryError, codes.CodeError) as error:
         form.code.errors = [str(error)]
         return _render(flow, "code", form, 422)
@@ -117,7 +117,7 @@ def recover_check(flow):
         form.code.errors = [str(error)]
         return _render(flow, "code", form, 422)
     if flow == "username":
-        masked = recovery.finish_find_username(challenge, config=current_app.config, ip=client_ip())
+        masked = recovery.finish_find_username(challenge, postman=postman(), ip=client_ip())
         session.pop(_session_key(flow), None)
         return _render(flow, "result", masked_username=masked)
     if is_htmx():
@@ -135,7 +135,7 @@ def recover_new_password():
     if form.validate():
         try:
             recovery.finish_password_reset(challenge, form.password.data,
-                                           config=current_app.config, ip=client_ip())
+                                           postman=postman(), ip=client_ip())
         except RecoveryError as error:
             form.password.errors = [str(error)]
         else:

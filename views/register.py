@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user
 from forms import AppealForm, AppealStatusForm, RegisterCodeForm, RegisterConfirmForm, RegisterIdentityForm, RegisterNoticeForm
 from services import appeals, binding, codes, identity, messaging, registration
 from services.registration import RegistrationError
-from views import limit_posts, client_ip, is_htmx, leave_to, render_component
+from views import limit_posts, client_ip, is_htmx, leave_to, postman, render_component
 
 bp = Blueprint("register", __name__, url_prefix="/register")
 
@@ -137,7 +137,7 @@ def register_code_send(draft):
         return _render("code", draft, form, 422)
     try:
         shown_to = registration.send_code(draft, form.channel.data,
-                                          config=current_app.config, ip=client_ip())
+                                          postman=postman(), ip=client_ip())
     except RegistrationError as error:
         form.channel.errors.append(str(error))
         return _render("code", draft, form, 422)

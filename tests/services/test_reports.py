@@ -159,11 +159,12 @@ def test_api_body_says_only_the_outcome_unless_valid(app, db, owner, diploma, is
 
 def test_reminders_go_once_seven_days_before_expiry(app, db, owner, diploma, outbox, issue):
     report = issue(owner, diploma, months=1)
+    postman = app.extensions["postman"]
     with app.test_request_context():
-        assert reports.send_reminders(config=app.config, now=T0 + datetime.timedelta(days=20)) == 0
+        assert reports.send_reminders(postman=postman, now=T0 + datetime.timedelta(days=20)) == 0
         late = report.expires_at - datetime.timedelta(days=6)
-        assert reports.send_reminders(config=app.config, now=late) == 1
-        assert reports.send_reminders(config=app.config, now=late) == 0
+        assert reports.send_reminders(postman=postman, now=late) == 1
+        assert reports.send_reminders(postman=postman, now=late) == 0
     message = outbox.last()
     assert message["to"] == owner.phone and reports.grouped(report.code) in message["body"]
     assert "2026-12-28" in message["body"]
