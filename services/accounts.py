@@ -1,5 +1,7 @@
-"""Accounts: password hashing, creation, login with lockout, audit entries."""
+"""Accounts: password hashing, creation, login with lockout, audit entries,
+and the changes a student makes on the account page."""
 import datetime
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -7,7 +9,8 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from models import Account, AuditEntry, Challenge, LoginEvent, db, utcnow
-from services import codes, identity, messaging
+from services import challenges, identity, messaging
+from services.errors import ServiceError
 
 _hasher = PasswordHasher()
 
@@ -17,12 +20,8 @@ LOCK_MINUTES = 15
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0")
 
 
-class AccountError(ValueError):
+class AccountError(ServiceError):
     """A rule about accounts was broken; `field` names the form field, if any."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
 
 
 def hash_password(password: str) -> str:
@@ -168,10 +167,10 @@ def notify(account: Account, text: str, *, config) -> None:
         sms(account.phone, text, config=config)
 
 
-def sms(phone: str, text: str, *, config, subject: str = "学信档案账号通知") -> None:
+def sms(phone: str, text: str, *, config) -> None:
     school = config["SCHOOL_NAME"]
     messaging.send(config, messaging.Message(
-        channel="sms", to=phone, subject=f"{school} {subject}", body=f"【{school}】{text}"))
+        channel="sms", to=phone, subject=f"{school} 学信档案账号通知", body=f"【{school}】{text}"))
 
 
 def require_password(account: Account, password: str) -> None:
@@ -215,14 +214,9 @@ def change_password(account: Account, current_password: str, new_password: str, 
            config=config)
 
 
-PHONE_CHANGE = "change_phone"
-
-
-def _send_phone_code(challenge: Challenge, *, config, ip: str) -> None:
-    new_phone = challenge.payload["phone"]
-    code = codes.issue(PHONE_CHANGE, challenge.token, "sms", new_phone, ip=ip)
-    sms(new_phone, f"你正在把学信档案绑定的手机号码改为本号码，校验码 {code}，"
-                   f"{codes.VALID_MINUTES} 分钟内有效。", config=config, subject="更换手机号码校验码")
+def phone_change(token: str | None, account: Account):
+    """The account's phone change in progress with this token, or None."""
+    return challenges.find(challenges.CHANGE_PHONE, token, account=account)
 
 
 def start_phone_change(account: Account, current_password: str, new_phone: str, *,
@@ -232,30 +226,58 @@ def start_phone_change(account: Account, current_password: str, new_phone: str, 
     if new_phone == account.phone:
         raise AccountError(_l("新手机号码与当前号码相同。"), field="new_phone")
     with db.atomic():
-        challenge = Challenge.create(purpose=PHONE_CHANGE, account=account,
+        challenge = challenges.start(challenges.CHANGE_PHONE, account=account,
                                      payload={"phone": new_phone})
-        _send_phone_code(challenge, config=config, ip=ip)
+        challenges.send_code(challenge, challenges.SMS, config=config, ip=ip)
     return challenge
 
 
-def resend_phone_code(challenge: Challenge, *, config, ip: str) -> None:
-    _send_phone_code(challenge, config=config, ip=ip)
-
-
-def confirm_phone_change(challenge: Challenge, code: str, *, config, ip: str) -> Account:
+def finish_phone_change(challenge: Challenge, *, config, ip: str) -> str:
+    """The code to the new number was right: change the number, tell both
+    numbers; returns the new number masked."""
+    if challenge.verified_at is None:
+        raise AccountError(_l("请先完成校验码验证。"))
     account = challenge.account
     new_phone = challenge.payload["phone"]
-    codes.verify(PHONE_CHANGE, challenge.token, code)
     old_phone = account.phone
     with db.atomic():
         account.phone = new_phone
         account.save()
-        challenge.verified_at = challenge.finished_at = utcnow()
-        challenge.save()
+        challenges.finish(challenge)
         audit("account.phone_changed", account=account, ip=ip,
               detail=f"{identity.mask_phone(old_phone)} -> {identity.mask_phone(new_phone)}")
     text = (f"你的学信档案绑定手机号码已由 {identity.mask_phone(old_phone)} 改为 "
             f"{identity.mask_phone(new_phone)}。如非本人操作，请立即联系学校。")
     for phone in {new_phone, old_phone} - {None, ""}:
         sms(phone, text, config=config)
-    return account
+    return identity.mask_phone(new_phone)
+
+
+@dataclass(frozen=True)
+class LoginHistory:
+    recent: list            # the last 20 successful logins, newest first
+    failures: list          # failed attempts since the login before this session's
+
+
+def login_history(account: Account) -> LoginHistory:
+    recent = list(LoginEvent.select()
+                  .where(LoginEvent.account == account.id, LoginEvent.success == True)  # noqa: E712
+                  .order_by(LoginEvent.at.desc(), LoginEvent.id.desc()).limit(20))
+    failures = LoginEvent.select().where(LoginEvent.account == account.id,
+                                         LoginEvent.success == False)  # noqa: E712
+    # "Since the last success" means before the current session's own login.
+    if len(recent) > 1:
+        failures = failures.where(LoginEvent.at > recent[1].at)
+    return LoginHistory(recent=recent,
+                        failures=list(failures.order_by(LoginEvent.at.desc()).limit(50)))
+
+
+@dataclass(frozen=True)
+class Profile:
+    masked_id: str
+    masked_phone: str
+
+
+def profile(account: Account) -> Profile:
+    return Profile(masked_id=identity.mask_id(account.id_number or ""),
+                   masked_phone=identity.mask_phone(account.phone or ""))

@@ -1,7 +1,7 @@
 """校验码: 6-digit one-time codes sent by SMS or edu.cn e-mail.
 
-A code serves one purpose for one subject (a registration draft, an account)
-and is stored as a keyed hash. Rules: valid 10 minutes, 5 wrong tries, a new
+A code serves one purpose for one subject (a challenge's token) and is stored
+as a keyed hash. Rules: valid 10 minutes, 5 wrong tries, a new
 code no sooner than 60 seconds after the last, at most 5 codes an hour to one
 destination. Issuing a new code retires the older ones.
 """
@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from models import OneTimeCode, db, utcnow
 from services import crypto, identity
+from services.errors import ServiceError
 
 VALID_MINUTES = 10
 MAX_ATTEMPTS = 5
@@ -20,9 +21,12 @@ RESEND_SECONDS = 60
 MAX_PER_DESTINATION_PER_HOUR = 5
 
 
-class CodeError(ValueError):
+class CodeError(ServiceError):
+    """A code refused or not issued; shown beside the code field. `retry_after`
+    says how many seconds until a new code may be had."""
+
     def __init__(self, message, retry_after: int = 0):
-        super().__init__(message)
+        super().__init__(message, field="code")
         self.retry_after = retry_after
 
 
