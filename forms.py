@@ -53,6 +53,8 @@ def id_type_field():
 
 
 class IdTypeMixin:
+    """Keeps the ID type (its field's AnyOf checks it) in `clean` with the other values."""
+
     def validate_id_type(self, field):
         self.clean[field.name] = field.data
 
