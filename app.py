@@ -1,98 +1,25 @@
-"""Application factory: config, database, extensions, blueprints, CLI."""
+"""Application factory: wires config, keys, database, extensions, blueprints, CLI."""
 import base64
 import hashlib
 import os
-import secrets
 from pathlib import Path
 
 from flask import Flask, g, request, url_for
-from flask_babel import Babel, lazy_gettext
-from flask_compress import Compress
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
 from flask.sessions import SecureCookieSessionInterface
-from flask_wtf.csrf import CSRFProtect
+from flask_babel import lazy_gettext
 from playhouse.db_url import connect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import cli
+import config
+import crypto
 import models
-from services import crypto
-
-csrf = CSRFProtect()
-login_manager = LoginManager()
-babel = Babel()
-class _Compress(Compress):
-    """Flask-Compress skips non-2xx responses; 422 form pages are ordinary pages."""
-
-    def after_request(self, response):
-        if response is None or response.status_code != 422:
-            return super().after_request(response)
-        response.status_code = 200
-        response = super().after_request(response)
-        response.status_code = 422
-        return response
-
-
-compress = _Compress()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-LANGUAGES = ("zh", "en")
-
-DEFAULTS = dict(
-    SCHOOL_NAME="示范大学",
-    SCHOOL_NAME_EN="Demonstration University",
-    SCHOOL_CONTACT="registrar@demo.edu.cn",
-    # The school's names over the years, current first: old records carry old names.
-    SCHOOL_NAMES=[
-        {"name": "示范大学", "from": 2003, "until": None},
-        {"name": "示范学院", "from": 1985, "until": 2002},
-        {"name": "示范师范专科学校", "from": 1958, "until": 1984},
-    ],
-    BIND_ATTEMPTS_PER_DAY=10,
-    # Validity of a verification report, in months: 1 to this (the school may allow up to 12).
-    REPORT_MAX_MONTHS=6,
-    RATELIMIT_VERIFY="30 per minute",
-    # Graduates before this year are not offered an account (DOMAIN.md).
-    ELIGIBLE_SINCE_YEAR=1991,
-    MESSAGE_BACKEND="outbox",
-    SMTP_HOST="127.0.0.1",
-    SMTP_PORT=25,
-    SMTP_USER="",
-    SMTP_PASSWORD="",
-    SMTP_STARTTLS=False,
-    MAIL_FROM="no-reply@demo.edu.cn",
-    SMS_GATEWAY_URL="",
-    SMS_GATEWAY_METHOD="POST",
-    SMS_GATEWAY_HEADERS={},
-    SMS_GATEWAY_BODY='{"to": "{to}", "text": "{body}"}',
-    SMS_GATEWAY_TIMEOUT=10,
-    RATELIMIT_STORAGE_URI="memory://",
-    RATELIMIT_HEADERS_ENABLED=True,
-    RATELIMIT_LOGIN="10 per minute;100 per hour",
-    RATELIMIT_SEND_CODE="5 per minute;30 per hour",
-    RATELIMIT_CHECK_CODE="20 per minute",
-    RATELIMIT_FORM="30 per minute",
-    RATELIMIT_UPLOAD="5 per hour",
-    # Behind a reverse proxy, how many proxies set X-Forwarded-For (0: none).
-    PROXY_HOPS=0,
-    BABEL_DEFAULT_LOCALE="zh",
-    BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
-    BABEL_TRANSLATION_DIRECTORIES="translations",
-    MAX_CONTENT_LENGTH=4 * 1024 * 1024,
-    APPEAL_PHOTO_MAX_BYTES=2 * 1024 * 1024,
-    SESSION_COOKIE_HTTPONLY=True,
-    SESSION_COOKIE_SAMESITE="Lax",
-    REMEMBER_COOKIE_HTTPONLY=True,
-    REMEMBER_COOKIE_SAMESITE="Lax",
-    WTF_CSRF_TIME_LIMIT=None,
-    COMPRESS_MIMETYPES=["text/html", "text/css", "text/javascript", "application/javascript",
-                        "application/json", "image/svg+xml"],
-    COMPRESS_ALGORITHM=["br", "gzip"],
-    COMPRESS_ALGORITHM_STREAMING=["br", "gzip", "deflate"],
-    COMPRESS_MIN_SIZE=300,
-    SEND_FILE_MAX_AGE_DEFAULT=365 * 24 * 3600,
-)
+from extensions import babel, compress, csrf, limiter, login_manager, select_locale
+from services import signing
+from services.postman import Postman
+from services.accounts import browser_family
+from services.records import summary
+from views import is_htmx, register_blueprints
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -105,27 +32,6 @@ class _SessionInterface(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
-def _secret_key(instance: Path) -> str:
-    path = instance / "secret_key"
-    if not path.exists():
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        except FileExistsError:
-            pass
-    return path.read_text().strip()
-
-
-def _env_overrides() -> dict:
-    """The environment variables DEVELOPERS.md promises, plus PORTAL_* for the rest."""
-    overrides = {}
-    for name in ("DATABASE_URL", "MESSAGE_BACKEND", "PORTAL_BASE_URL"):
-        if os.environ.get(name):
-            overrides[name] = os.environ[name]
-    return overrides
-
-
 def create_app(test_config: dict | None = None) -> Flask:
     instance = Path(os.environ.get("PORTAL_INSTANCE_DIR", "instance")).resolve()
     if test_config and "INSTANCE_DIR" in test_config:
@@ -134,44 +40,31 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
     app.session_interface = _SessionInterface()
-    app.config.update(DEFAULTS)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env("PORTAL")
-    app.config.update(_env_overrides())
-    if test_config:
-        app.config.update(test_config)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _secret_key(instance)
-    app.config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'portal.sqlite3'}")
-    app.config.setdefault("UPLOAD_DIR", str(instance / "uploads"))
-    app.config.setdefault("OUTBOX_PATH", str(instance / "outbox.jsonl"))
-    app.config.setdefault("REPORT_DIR", str(instance / "reports"))
-    app.config.setdefault("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+    config.load(app.config, instance, test_config)
 
     if int(app.config["PROXY_HOPS"]):
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     crypto.configure(instance / "keys")
+    app.extensions["school_keys"] = signing.load_or_create(
+        instance / "keys", app.config["SCHOOL_NAME"], app.config["SCHOOL_NAME_EN"])
     _init_database(app)
+    # Built now, so a wrong messaging setting stops the start, not a student's first code.
+    app.extensions["postman"] = Postman.from_config(app.config)
 
     csrf.init_app(app)
     login_manager.init_app(app)
-    login_manager.login_view = "auth.auth_login"
+    login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("请先登录。")
     login_manager.login_message_category = "info"
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=select_locale)
     compress.init_app(app)
     limiter.init_app(app)
 
-    from views import register_blueprints
     register_blueprints(app)
-
-    import cli
     cli.register(app)
 
-    from services.accounts import browser_family
-    from services.records import summary
     app.jinja_env.filters["browser_family"] = browser_family
     app.jinja_env.filters["record_summary"] = summary
     app.jinja_env.trim_blocks = True
@@ -180,10 +73,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.context_processor
     def _template_globals():
-        from views import is_htmx
         return dict(school_name=app.config["SCHOOL_NAME"],
                     school_name_en=app.config["SCHOOL_NAME_EN"],
-                    current_locale=_select_locale(), htmx=is_htmx(), static_url=static_url)
+                    current_locale=select_locale(), htmx=is_htmx(), static_url=static_url)
 
     # The stylesheet is small and blocks the first paint: inlined, it saves a
     # whole round trip on a slow connection (bench/slow_3g.py). CSP allows
@@ -251,8 +143,3 @@ def _static_url_builder(app: Flask):
 
     return static_url
 
-
-def _select_locale() -> str:
-    """Chinese unless the person chose English (a cookie set by a POST)."""
-    chosen = request.cookies.get("lang") if request else None
-    return chosen if chosen in LANGUAGES else "zh"

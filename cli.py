@@ -84,7 +84,8 @@ def register(app: Flask) -> None:
             if appeal is None:
                 raise click.ClickException(f"no appeal {reference}")
             try:
-                appeals.decide(appeal, approve, reason, actor=actor, config=app.config)
+                appeals.decide(appeal, approve, reason, actor=actor,
+                               postman=app.extensions["postman"])
             except appeals.AppealError as error:
                 raise click.ClickException(str(error)) from None
         click.echo(f"appeal {appeal.reference}: {appeal.status}")
@@ -103,7 +104,8 @@ def register(app: Flask) -> None:
             if request is None:
                 raise click.ClickException(f"no correction request {request_id}")
             try:
-                corrections.decide(request, approve, reply, actor=actor, config=app.config)
+                corrections.decide(request, approve, reply, actor=actor,
+                                   postman=app.extensions["postman"])
             except corrections.CorrectionError as error:
                 raise click.ClickException(str(error)) from None
         click.echo(f"correction request {request.id}: {request.status}")
@@ -113,13 +115,14 @@ def register(app: Flask) -> None:
         """SMS the owners of reports that expire within 7 days (run daily from cron)."""
         from services import reports
         with models.db.connection_context():
-            sent = reports.send_reminders(config=app.config)
+            sent = reports.send_reminders(postman=app.extensions["postman"])
         click.echo(f"{sent} reminder(s) sent")
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="do nothing when accounts or records exist")
     def seed_demo(if_empty):
         """Load demo data (idempotent)."""
-        from services import demo
+        import demo
         with models.db.connection_context():
-            click.echo(demo.seed(if_empty=if_empty, upload_dir=app.config["UPLOAD_DIR"]))
+            click.echo(demo.seed(school_names=app.config["SCHOOL_NAMES"], if_empty=if_empty,
+                                 upload_dir=app.config["UPLOAD_DIR"]))

@@ -5,14 +5,14 @@ normalised values in `form.clean` for the views.
 """
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import FileStorage
 from wtforms import (BooleanField, PasswordField, RadioField, SelectField, StringField,
                      SubmitField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, EqualTo, InputRequired, ValidationError
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
-from services import identity
+from services import identity, reports
 
 ID_TYPE_CHOICES = [SelectChoice(identity.RESIDENT_ID, _l("居民身份证")),
                    SelectChoice(identity.OTHER_ID, _l("其他（护照、港澳台居民证件等）"))]
@@ -25,11 +25,18 @@ class PortalForm(FlaskForm):
     """Flask-WTF mixes uploaded files into the form data: a file sent where text is
     expected is treated as empty, so the field's own message explains it."""
 
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            # DOM ids are kebab-case across the site; field names stay as services know them.
+            options.setdefault("id", (options.get("prefix", "") + options["name"]).replace("_", "-"))
+            return super().bind_field(form, unbound_field, options)
+
     def process(self, *args, **kwargs):
         super().process(*args, **kwargs)
         for field in self:
             if isinstance(field.data, FileStorage) and not isinstance(field, FileField):
                 field.data = ""
+                field.raw_data = [""]
 
 
 class CleanForm(PortalForm):
@@ -48,12 +55,11 @@ class CleanForm(PortalForm):
 
 def id_type_field():
     return RadioField(_l("证件类型"), choices=ID_TYPE_CHOICES, default=identity.RESIDENT_ID,
-                      validate_choice=False,
-                      validators=[AnyOf(identity.ID_TYPES, message=_l("请选择证件类型。"))])
+                      invalid_choice_message=_l("请选择证件类型。"))
 
 
 class IdTypeMixin:
-    """Keeps the ID type (its field's AnyOf checks it) in `clean` with the other values."""
+    """Keeps the ID type (its field's choices check it) in `clean` with the other values."""
 
     def validate_id_type(self, field):
         self.clean[field.name] = field.data
@@ -117,24 +123,17 @@ class AppealForm(IdTypeMixin, CleanForm):
 
 
 class LoginForm(PortalForm):
-    login = StringField(_l("用户名"), description=_l("也可以填写手机号码或证件号码。"))
-    password = PasswordField(_l("密码"))
+    login = StringField(_l("用户名"), description=_l("也可以填写手机号码或证件号码。"),
+                        validators=[DataRequired(_l("请填写用户名、手机号码或证件号码。"))])
+    password = PasswordField(_l("密码"), validators=[InputRequired(_l("请填写密码。"))])
     remember = BooleanField(_l("在这台设备上保持登录"))
-
-    def validate_login(self, field):
-        if not (field.data or "").strip():
-            raise ValidationError(_l("请填写用户名、手机号码或证件号码。"))
-
-    def validate_password(self, field):
-        if not field.data:
-            raise ValidationError(_l("请填写密码。"))
 
 
 class CodeSendForm(PortalForm):
     """获取校验码, in every flow that sends one (the page shows it inside the code form)."""
 
-    channel = RadioField(_l("获取方式"), choices=CHANNEL_CHOICES, default="sms", validate_choice=False,
-                         validators=[AnyOf(("sms", "email"), message=_l("请选择获取校验码的方式。"))])
+    channel = RadioField(_l("获取方式"), choices=CHANNEL_CHOICES, default="sms",
+                         invalid_choice_message=_l("请选择获取校验码的方式。"))
 
 
 class CodeCheckForm(PortalForm):
@@ -198,15 +197,12 @@ class AppealStatusForm(PortalForm):
 class RecordBindForm(PortalForm):
     kind = RadioField(_l("记录类别"), choices=[SelectChoice("diploma", _l("学历")),
                                               SelectChoice("degree", _l("学位"))],
-                      default="diploma", validate_choice=False)
+                      default="diploma", invalid_choice_message=_l("请选择记录类别。"))
     certificate_number = StringField(_l("证书编号"),
                                      description=_l("2001 年以前的证书可能有学校编号和印刷序列号两个编号，可任填其一，“NO.”和前面的 0 可省略。"))
     year = StringField(_l("毕业年份"), description=_l("学位请填获学位年份，如 1998。"))
-    school = SelectField(_l("毕业学校"), validate_choice=False)
-
-    def validate_kind(self, field):
-        if field.data not in ("diploma", "degree"):
-            raise ValidationError(_l("请选择记录类别。"))
+    # Choices are the school's names over the years, set by the view from config.
+    school = SelectField(_l("毕业学校"), invalid_choice_message=_l("请从列表中选择学校名称。"))
 
     def validate_certificate_number(self, field):
         try:
@@ -220,23 +216,17 @@ class RecordBindForm(PortalForm):
             raise ValidationError(_l("请填写 4 位数字的年份，如 1998。"))
         field.data = text
 
-    def validate_school(self, field):
-        if field.data not in [value for value, _label in field.choices]:
-            raise ValidationError(_l("请从列表中选择学校名称。"))
-
 
 class CorrectionForm(PortalForm):
-    field = SelectField(_l("有误的项目"), validate_choice=False)
+    # Choices are the record's fields without a pending request, set by the view.
+    field = SelectField(_l("有误的项目"), invalid_choice_message=_l("请选择有误的项目。"))
     proposed_value = StringField(_l("正确的内容"))
     reason = TextAreaField(_l("理由"), description=_l("例如：与毕业证书原件不一致。最多 500 字。"))
     evidence = FileField(_l("证明材料（可选）"), description=_l("JPG、PNG 或 PDF，不超过 2 MB。"))
 
-    def validate_field(self, field):
-        if field.data not in [value for value, _label in field.choices]:
-            raise ValidationError(_l("请选择有误的项目。"))
-
 
 class ReportIssueForm(PortalForm):
+    # The allowed range comes from config; services.reports checks it and says so.
     months = RadioField(_l("有效期"), validate_choice=False, default="3")
 
 
@@ -245,43 +235,41 @@ class ReportExtendForm(PortalForm):
 
 
 class VerifyForm(PortalForm):
-    code = StringField(_l("在线验证码"), description=_l("报告上的 16 位验证码，字母不分大小写，可以带空格或连字符。"))
-    organisation = StringField(_l("单位名称（可选）"), description=_l("报告的主人能在查验记录中看到你的单位和用途。"))
-    purpose = StringField(_l("用途（可选）"))
+    code = StringField(_l("在线验证码"), description=_l("报告上的 16 位验证码，字母不分大小写，可以带空格或连字符。"),
+                       validators=[DataRequired(_l("请填写在线验证码。"))])
+    organisation = StringField(_l("单位名称（可选）"), description=_l("报告的主人能在查验记录中看到你的单位和用途。"),
+                               validators=[Length(max=100, message=_l("最多 100 个字。"))])
+    purpose = StringField(_l("用途（可选）"), validators=[Length(max=100, message=_l("最多 100 个字。"))])
 
     def validate_code(self, field):
-        if not (field.data or "").strip():
-            raise ValidationError(_l("请填写在线验证码。"))
+        if reports.normalize_code(field.data) is None:
+            raise ValidationError(_l("这不是有效的在线验证码格式：验证码由 16 位字母和数字组成。"))
 
-    def validate_organisation(self, field):
-        if len(field.data or "") > 100:
-            raise ValidationError(_l("最多 100 个字。"))
 
-    def validate_purpose(self, field):
-        if len(field.data or "") > 100:
-            raise ValidationError(_l("最多 100 个字。"))
+NO_PDF = _l("请选择要查验的 PDF 文件。")
 
 
 class VerifyPdfForm(PortalForm):
-    pdf = FileField(_l("报告 PDF 文件"), description=_l("本校签发的在线验证报告 PDF，不超过 2 MB。"))
+    pdf = FileField(_l("报告 PDF 文件"), description=_l("本校签发的在线验证报告 PDF，不超过 2 MB。"),
+                    validators=[FileRequired(NO_PDF)])
+
+    def validate_pdf(self, field):
+        # An empty file is no report either.
+        if not field.data.read(1):
+            raise ValidationError(NO_PDF)
+        field.data.seek(0)
 
 
 class AdminDecisionForm(PortalForm):
     decision = RadioField(_l("决定"), choices=[SelectChoice("approve", _l("采纳 / 通过")),
                                               SelectChoice("reject", _l("不采纳 / 不通过"))],
-                          validate_choice=False)
+                          invalid_choice_message=_l("请选择采纳还是不采纳。"))
     reply = TextAreaField(_l("答复"), description=_l("不采纳或不通过时必须写明理由；学生会看到这段话。"))
-
-    def validate_decision(self, field):
-        if field.data not in ("approve", "reject"):
-            raise ValidationError(_l("请选择采纳还是不采纳。"))
 
 
 class AdminImportForm(PortalForm):
-    kind = SelectField(_l("记录类别"), validate_choice=False)
-    table = FileField(_l("数据文件"), description=_l("CSV（UTF-8 或 GB18030）或 XLSX，第一行为中文列名。"))
+    # Choices are the record kinds, set by the view.
+    kind = SelectField(_l("记录类别"), invalid_choice_message=_l("请选择记录类别。"))
+    table = FileField(_l("数据文件"), description=_l("CSV（UTF-8 或 GB18030）或 XLSX，第一行为中文列名。"),
+                      validators=[FileRequired(_l("请选择数据文件。"))])
     photos = FileField(_l("照片压缩包（可选）"), description=_l("ZIP，照片以学号或证书编号命名。"))
-
-    def validate_kind(self, field):
-        if field.data not in [value for value, _label in field.choices]:
-            raise ValidationError(_l("请选择记录类别。"))

@@ -20,7 +20,7 @@ import models  # noqa: E402
 from app import create_app  # noqa: E402
 from cli import migration_router  # noqa: E402
 from services import importer  # noqa: E402
-from services.records import KINDS  # noqa: E402
+from services.columns import KINDS  # noqa: E402
 from stdnum.cn import ric  # noqa: E402
 
 AREAS = ("110105", "420106", "440305", "310104", "510107")

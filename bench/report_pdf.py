@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
 
 from services import pdf, signing  # noqa: E402
 # The same report the tests render, so the numbers describe what is tested.
-from tests.services.test_pdf import sample_snapshot  # noqa: E402
+from tests.factories import sample_snapshot  # noqa: E402
 
 RUNS = 10
 SIZE_BUDGET = 80 * 1024

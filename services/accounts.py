@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from models import Account, AuditEntry, Challenge, LoginEvent, db, utcnow
-from services import challenges, identity, messaging
+from services import challenges, identity
 from services.errors import ServiceError
 
 _hasher = PasswordHasher()
@@ -161,16 +161,10 @@ def authenticate(login: str, password: str, *, ip: str, user_agent: str,
 
 # --- self-service changes (the account page) --------------------------------
 
-def notify(account: Account, text: str, *, config) -> None:
+def notify(account: Account, template_name: str, *, postman, **context) -> None:
     """An SMS to the account's bound phone about something done to the account."""
     if account.phone:
-        sms(account.phone, text, config=config)
-
-
-def sms(phone: str, text: str, *, config) -> None:
-    school = config["SCHOOL_NAME"]
-    messaging.send(config, messaging.Message(
-        channel="sms", to=phone, subject=f"{school} 学信档案账号通知", body=f"【{school}】{text}"))
+        postman.send(template_name, channel="sms", to=account.phone, **context)
 
 
 def require_password(account: Account, password: str) -> None:
@@ -179,7 +173,7 @@ def require_password(account: Account, password: str) -> None:
 
 
 def change_username(account: Account, new_username: str, current_password: str, *,
-                    config, ip: str) -> None:
+                    postman, ip: str) -> None:
     require_password(account, current_password)
     old = account.username
     if new_username == old:
@@ -193,12 +187,11 @@ def change_username(account: Account, new_username: str, current_password: str, 
     except IntegrityError:
         account.username = old
         raise AccountError(_l("该用户名已被注册，请换一个。"), field="new_username") from None
-    notify(account, f"你的学信档案用户名已改为 {new_username}。如非本人操作，请立即联系学校。",
-           config=config)
+    notify(account, "username_changed.txt", postman=postman, username=new_username)
 
 
 def change_password(account: Account, current_password: str, new_password: str, *,
-                    config, ip: str) -> None:
+                    postman, ip: str) -> None:
     """New password; every other session ends (the caller renews its own)."""
     require_password(account, current_password)
     problem = identity.password_problem(new_password, username=account.username,
@@ -210,8 +203,7 @@ def change_password(account: Account, current_password: str, new_password: str, 
         account.session_version += 1
         account.save()
         audit("account.password_changed", account=account, ip=ip)
-    notify(account, "你的学信档案密码已修改，其他设备上的登录已全部退出。如非本人操作，请立即联系学校。",
-           config=config)
+    notify(account, "password_changed.txt", postman=postman)
 
 
 def phone_change(token: str | None, account: Account):
@@ -220,7 +212,7 @@ def phone_change(token: str | None, account: Account):
 
 
 def start_phone_change(account: Account, current_password: str, new_phone: str, *,
-                       config, ip: str) -> Challenge:
+                       postman, ip: str) -> Challenge:
     """Check the password, then send a code to the NEW number."""
     require_password(account, current_password)
     if new_phone == account.phone:
@@ -228,11 +220,11 @@ def start_phone_change(account: Account, current_password: str, new_phone: str, 
     with db.atomic():
         challenge = challenges.start(challenges.CHANGE_PHONE, account=account,
                                      payload={"phone": new_phone})
-        challenges.send_code(challenge, challenges.SMS, config=config, ip=ip)
+        challenges.send_code(challenge, challenges.SMS, postman=postman, ip=ip)
     return challenge
 
 
-def finish_phone_change(challenge: Challenge, *, config, ip: str) -> str:
+def finish_phone_change(challenge: Challenge, *, postman, ip: str) -> str:
     """The code to the new number was right: change the number, tell both
     numbers; returns the new number masked."""
     if challenge.verified_at is None:
@@ -246,10 +238,10 @@ def finish_phone_change(challenge: Challenge, *, config, ip: str) -> str:
         challenges.finish(challenge)
         audit("account.phone_changed", account=account, ip=ip,
               detail=f"{identity.mask_phone(old_phone)} -> {identity.mask_phone(new_phone)}")
-    text = (f"你的学信档案绑定手机号码已由 {identity.mask_phone(old_phone)} 改为 "
-            f"{identity.mask_phone(new_phone)}。如非本人操作，请立即联系学校。")
     for phone in {new_phone, old_phone} - {None, ""}:
-        sms(phone, text, config=config)
+        postman.send("phone_changed.txt", channel="sms", to=phone,
+                     old_phone=identity.mask_phone(old_phone),
+                     new_phone=identity.mask_phone(new_phone))
     return identity.mask_phone(new_phone)
 
 

@@ -5,10 +5,11 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 
 from models import Account, Appeal, db, utcnow
-from services import accounts, binding, identity, messaging
+from services import accounts, binding, identity
+from services.errors import ServiceError
 
 
-class AppealError(ValueError):
+class AppealError(ServiceError):
     pass
 
 
@@ -45,19 +46,15 @@ def for_account(account: Account):
                 .order_by(Appeal.created_at.desc()))
 
 
-def _tell_appellant(appeal: Appeal, config) -> None:
-    school = config["SCHOOL_NAME"]
-    if appeal.status == Appeal.APPROVED:
-        body = (f"你提交的证件号码申诉（编号 {appeal.reference}）已通过。该证件号码已从原账号解除，"
-                f"你现在可以用它实名注册学信档案。")
-    else:
-        body = (f"你提交的证件号码申诉（编号 {appeal.reference}）未通过。原因：{appeal.decision_reason}。"
-                f"如有疑问，请联系学校学籍管理部门。")
-    messaging.send(config, messaging.Message(
-        channel="email", to=appeal.contact_email, subject=f"{school} 学信档案申诉结果", body=body))
+def _tell_appellant(appeal: Appeal, postman) -> None:
+    approved = appeal.status == Appeal.APPROVED
+    postman.send("appeal_decided_approved.txt" if approved else "appeal_decided_rejected.txt",
+                 channel="email", to=appeal.contact_email,
+                 reference=appeal.reference, reason=appeal.decision_reason)
 
 
-def decide(appeal: Appeal, approve: bool, reason: str, *, actor: str, config, ip: str = "") -> Appeal:
+def decide(appeal: Appeal, approve: bool, reason: str, *, actor: str, postman,
+           ip: str = "") -> Appeal:
     """Approve or reject a pending appeal. Approval frees the ID number at once."""
     reason = (reason or "").strip()
     if appeal.status != Appeal.PENDING:
@@ -82,8 +79,6 @@ def decide(appeal: Appeal, approve: bool, reason: str, *, actor: str, config, ip
         accounts.audit("appeal.approved" if approve else "appeal.rejected", actor=actor, ip=ip,
                        detail=appeal.reference)
     if previous_owner:
-        accounts.notify(previous_owner,
-                        "经学校核实，你的学信档案账号所用的证件号码属于他人，已从你的账号解除，"
-                        "你的登录已退出。如有疑问，请联系学校学籍管理部门。", config=config)
-    _tell_appellant(appeal, config)
+        accounts.notify(previous_owner, "id_number_released.txt", postman=postman)
+    _tell_appellant(appeal, postman)
     return appeal

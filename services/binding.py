@@ -13,13 +13,12 @@ from flask_babel import lazy_gettext as _l
 
 from models import Account, BindAttempt, Degree, Diploma, Record, db, utcnow
 from services import accounts, identity
-from services.records import KINDS
+from services.errors import ServiceError
+from services.columns import KINDS
 
 
-class BindingError(ValueError):
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
+class BindingError(ServiceError):
+    pass
 
 
 NEUTRAL = _l("没有找到与你的实名信息相符、且可以绑定的记录。请核对证书编号、毕业年份和学校名称；"

@@ -18,7 +18,7 @@ from typing import Callable
 from flask_babel import lazy_gettext as _l
 
 from models import Challenge, utcnow
-from services import codes, identity, messaging
+from services import codes, identity
 from services.codes import CodeError
 from services.errors import ServiceError
 
@@ -34,7 +34,7 @@ class Flow:
     channels: tuple[str, ...]     # how the code may travel
     # (challenge, channel) -> the address the code goes to, None for nowhere.
     destination: Callable[[Challenge, str], str | None]
-    template: str                 # the message that carries the code
+    template: str                 # the message that carries the code (templates/messages)
     steps: tuple[str, ...] = (CODE_STEP,)   # a right code moves to the step after "code"
     # Unknown people (no account) go through the same motions, with codes sent
     # nowhere that never pass, so no answer tells whether an account exists.
@@ -68,14 +68,15 @@ def bound(challenge: Challenge, channel: str) -> str | None:
     return account.username if channel == EMAIL else account.phone
 
 
-REGISTER = Flow("register", datetime.timedelta(hours=2), (SMS, EMAIL), typed(), "register_code",
-                steps=("notice", "identity", CODE_STEP, "confirm"), sliding=True)
+REGISTER = Flow("register", datetime.timedelta(hours=2), (SMS, EMAIL), typed(),
+                "register_code.txt", steps=("notice", "identity", CODE_STEP, "confirm"),
+                sliding=True)
 FIND_USERNAME = Flow("recover_username", datetime.timedelta(minutes=30), (SMS,), bound,
-                     "recover_username_code", decoy=True)
+                     "recover_username_code.txt", decoy=True)
 RESET_PASSWORD = Flow("reset_password", datetime.timedelta(minutes=30), (SMS, EMAIL), bound,
-                      "reset_password_code", steps=(CODE_STEP, "new_password"), decoy=True)
+                      "recover_password_code.txt", steps=(CODE_STEP, "new_password"), decoy=True)
 CHANGE_PHONE = Flow("change_phone", datetime.timedelta(minutes=30), (SMS,), typed(),
-                    "change_phone_code")
+                    "phone_change_code.txt")
 
 FLOWS = {flow.purpose: flow for flow in (REGISTER, FIND_USERNAME, RESET_PASSWORD, CHANGE_PHONE)}
 
@@ -135,7 +136,7 @@ def _destination(flow: Flow, challenge: Challenge, channel: str) -> str | None:
     return address
 
 
-def send_code(challenge: Challenge, channel: str, *, config, ip: str, now=None) -> str:
+def send_code(challenge: Challenge, channel: str, *, postman, ip: str, now=None) -> str:
     """Issue a code and send it; returns the destination masked for the screen
     (empty in decoy flows). With no destination the code is issued all the
     same, to "nowhere", so the resend and hourly limits behave alike."""
@@ -145,7 +146,7 @@ def send_code(challenge: Challenge, channel: str, *, config, ip: str, now=None) 
                        ip=ip, now=now)
     if to is None:
         return ""
-    _send(flow.template, channel, to, code, config=config)
+    postman.send(flow.template, channel=channel, to=to, code=code, minutes=codes.VALID_MINUTES)
     if flow.decoy:
         return ""
     return identity.mask_email(to) if channel == EMAIL else identity.mask_phone(to)
@@ -184,24 +185,3 @@ def code_step(challenge: Challenge, now=None) -> CodeStep:
         masked_phone=identity.mask_phone(phone) if phone else "",
         email_allowed=EMAIL in flow.channels and (flow.decoy or identity.is_edu_email(email or "")))
 
-
-_TEXTS = {
-    "register_code": ("学信档案注册校验码",
-                      "你的学信档案注册校验码是 {code}，{minutes} 分钟内有效。如非本人操作，请忽略本消息。"),
-    "recover_username_code": ("学信档案找回用户名校验码",
-                              "你正在找回用户名，校验码 {code}，{minutes} 分钟内有效。"
-                              "如非本人操作，请忽略本消息，你的账号仍然安全。"),
-    "reset_password_code": ("学信档案重设密码校验码",
-                            "你正在重设密码，校验码 {code}，{minutes} 分钟内有效。"
-                            "如非本人操作，请忽略本消息，你的账号仍然安全。"),
-    "change_phone_code": ("更换手机号码校验码",
-                          "你正在把学信档案绑定的手机号码改为本号码，校验码 {code}，{minutes} 分钟内有效。"),
-}
-
-
-def _send(template: str, channel: str, to: str, code: str, *, config) -> None:
-    subject, body = _TEXTS[template]
-    school = config["SCHOOL_NAME"]
-    messaging.send(config, messaging.Message(
-        channel=channel, to=to, subject=f"{school} {subject}",
-        body=f"【{school}】" + body.format(code=code, minutes=codes.VALID_MINUTES)))

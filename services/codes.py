@@ -11,8 +11,9 @@ import secrets
 
 from flask_babel import lazy_gettext as _l
 
+import crypto
 from models import OneTimeCode, db, utcnow
-from services import crypto, identity
+from services import identity
 from services.errors import ServiceError
 
 VALID_MINUTES = 10
@@ -22,11 +23,11 @@ MAX_PER_DESTINATION_PER_HOUR = 5
 
 
 class CodeError(ServiceError):
-    """A code refused or not issued; shown beside the code field. `retry_after`
-    says how many seconds until a new code may be had."""
+    """A code refused or not issued; `retry_after` says how many seconds until
+    a new code may be had."""
 
-    def __init__(self, message, retry_after: int = 0):
-        super().__init__(message, field="code")
+    def __init__(self, message, field=None, *, retry_after: int = 0):
+        super().__init__(message, field)
         self.retry_after = retry_after
 
 

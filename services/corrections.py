@@ -11,16 +11,16 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from models import CorrectionRequest, Record, db, utcnow
-from services import accounts, importer, messaging, uploads
-from services.records import KINDS, Kind, display_value
+from services import accounts, messaging, uploads
+from services.columns import KINDS, Kind, clean_values
+from services.errors import ServiceError
+from services.records import display_value
 
 MAX_REASON = 500
 
 
-class CorrectionError(ValueError):
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
+class CorrectionError(ServiceError):
+    pass
 
 
 def pending_key(kind: Kind, record: Record, attr: str) -> str:
@@ -94,7 +94,7 @@ def pending_fields(kind: Kind, record: Record) -> set:
 DERIVED = {"certificate_number": ("certificate_key",), "school_number": ("school_number_key",)}
 
 
-def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: str, config,
+def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: str, postman,
            ip: str = "") -> CorrectionRequest:
     """Adopt (the record changes, with an audit entry) or decline with a reason."""
     reply = (reply or "").strip()
@@ -108,7 +108,7 @@ def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: s
             record = kind.model.get_by_id(correction.record_id)
             raw = {column.attr: display_value(record, column) for column in kind.columns}
             raw[correction.field] = correction.proposed_value
-            values, problems = importer.clean_values(kind, raw)
+            values, problems = clean_values(kind, raw)
             if problems:
                 raise CorrectionError(_l("按记录的规则，新的内容不能采用：%(problems)s",
                                          problems="；".join(f"{h}：{m}" for h, m in problems)))
@@ -130,10 +130,10 @@ def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: s
         if not approve:
             accounts.audit("correction.rejected", actor=actor, ip=ip, account=correction.account,
                            detail=str(correction.id))
-    outcome = "已采纳，记录已更新" if approve else f"未采纳，理由：{reply}"
     try:
-        accounts.notify(correction.account, f"你提交的更正申请（{kind.label}·{kind.column(correction.field).header}）"
-                                            f"{outcome}。详情请登录学信档案查看。", config=config)
+        accounts.notify(correction.account, "correction_decided.txt", postman=postman,
+                        kind=kind.label, field=kind.column(correction.field).header,
+                        approved=approve, reply=reply)
     except messaging.MessagingError:
         pass  # the decision stands; the student sees it on 我的更正申请
     return correction

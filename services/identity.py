@@ -13,12 +13,14 @@ from flask_babel import lazy_gettext as _l
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric
 
+from services.errors import ServiceError
+
 RESIDENT_ID = "居民身份证"
 OTHER_ID = "其他"
 ID_TYPES = (RESIDENT_ID, OTHER_ID)
 
 
-class IdentityError(ValueError):
+class IdentityError(ServiceError):
     """A value the person typed breaks a rule; str(error) is the message."""
 
 
@@ -221,7 +223,7 @@ def certificate_key(typed: str) -> str:
 
 
 def certificate_problem(number: str, graduation_year: int):
-    """What is wrong with a diploma number for its year (DOMAIN.md), or None."""
+    """What is wrong with a diploma number for its year (docs/domain.md), or None."""
     if graduation_year >= 2002:
         expected = 18
     elif graduation_year == 2001:

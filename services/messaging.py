@@ -1,17 +1,11 @@
-"""Outgoing SMS and e-mail, with the backend chosen by configuration.
+"""Outgoing SMS and e-mail: the message and the backends that deliver it.
 
-Callers build a :class:`Message` and call ``send(app.config, message)``; nothing
-here touches Flask's ``request`` or ``current_app``.  Every failure is raised
-as :class:`MessagingError`, whose text is safe to log: it never contains the
-message body (verification codes!), the recipient, passwords or the gateway
-URL's path and query (which often carry an API key).
-
-Choosing backends
-    ``MESSAGE_BACKEND``  ``"outbox"`` (default): both channels go to the outbox
-                         file.  ``"live"``: e-mail by SMTP, SMS by HTTP gateway.
-    ``EMAIL_BACKEND``    optional per-channel override: ``"outbox"`` or ``"smtp"``.
-    ``SMS_BACKEND``      optional per-channel override: ``"outbox"`` or ``"http"``.
-    Any other value raises MessagingError naming the key and allowed values.
+The backends are built once, from the configuration, by services.postman,
+which also writes the texts; nothing here touches Flask's ``request`` or
+``current_app``.  Every failure is raised as :class:`MessagingError`, whose
+text is safe to log: it never contains the message body (verification codes!),
+the recipient, passwords or the gateway URL's path and query (which often
+carry an API key).
 
 Outbox (development, tests, external checks)
     ``OUTBOX_PATH``      JSON Lines file; one object per message with exactly
@@ -61,16 +55,9 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Mapping
 
-__all__ = [
-    "MessagingError", "Message", "send", "backend_for",
-    "OutboxBackend", "SmtpBackend", "HttpSmsGateway",
-]
+__all__ = ["MessagingError", "Message", "OutboxBackend", "SmtpBackend", "HttpSmsGateway"]
 
 CHANNELS = ("sms", "email")
-MESSAGE_BACKENDS = ("outbox", "live")
-CHANNEL_BACKENDS = {"email": ("outbox", "smtp"), "sms": ("outbox", "http")}
-_LIVE = {"email": "smtp", "sms": "http"}
-_OVERRIDE_KEY = {"email": "EMAIL_BACKEND", "sms": "SMS_BACKEND"}
 
 _PLACEHOLDER = re.compile(r"\{(to|body)\}")
 # Characters json.dumps(ensure_ascii=False) leaves raw but str.splitlines()
@@ -305,105 +292,3 @@ class HttpSmsGateway:
     def __repr__(self):
         return f"HttpSmsGateway({self.method} {self._where})"
 
-
-# --------------------------------------------------------------------------
-# Configuration
-# --------------------------------------------------------------------------
-
-def _choice(config: Mapping, key: str, allowed, default=None) -> str:
-    value = config.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if default is None:
-            return None
-        value = default
-    name = str(value).strip().lower()
-    if name not in allowed:
-        raise MessagingError(
-            f"{key}={value!r} is not valid; use one of: "
-            + ", ".join(repr(a) for a in allowed)
-        )
-    return name
-
-
-def _bool(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-def _number(config: Mapping, key: str, default, kind=float):
-    value = config.get(key, default)
-    if value is None or value == "":
-        value = default
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise MessagingError(f"{key}={value!r} is not a number") from None
-
-
-def _headers(config: Mapping) -> dict:
-    value = config.get("SMS_GATEWAY_HEADERS") or {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise MessagingError("SMS_GATEWAY_HEADERS is not valid JSON") from None
-    if not isinstance(value, Mapping):
-        raise MessagingError("SMS_GATEWAY_HEADERS must be a JSON object / dict")
-    return dict(value)
-
-
-def _backend_name(config: Mapping, channel: str) -> str:
-    if channel not in CHANNELS:
-        raise MessagingError(
-            f"unknown message channel {channel!r}; use one of: "
-            + ", ".join(repr(c) for c in CHANNELS)
-        )
-    override = _choice(config, _OVERRIDE_KEY[channel], CHANNEL_BACKENDS[channel])
-    if override:
-        return override
-    general = _choice(config, "MESSAGE_BACKEND", MESSAGE_BACKENDS, default="outbox")
-    return _LIVE[channel] if general == "live" else "outbox"
-
-
-def backend_for(config: Mapping, channel: str):
-    """The backend object that sends ``channel`` ("sms"/"email") under ``config``."""
-    name = _backend_name(config, channel)
-    if name == "outbox":
-        path = config.get("OUTBOX_PATH")
-        if not path:
-            raise MessagingError("OUTBOX_PATH must be set for the outbox backend")
-        return OutboxBackend(path)
-    if name == "smtp":
-        if not (config.get("MAIL_FROM") or "").strip():
-            raise MessagingError("MAIL_FROM must be set for the SMTP backend")
-        return SmtpBackend(
-            host=config.get("SMTP_HOST") or "127.0.0.1",
-            port=_number(config, "SMTP_PORT", 25, int),
-            user=config.get("SMTP_USER") or "",
-            password=config.get("SMTP_PASSWORD") or "",
-            starttls=_bool(config.get("SMTP_STARTTLS", False)),
-            mail_from=config.get("MAIL_FROM") or "",
-            timeout=_number(config, "SMTP_TIMEOUT", 10),
-        )
-    # name == "http"
-    url = (config.get("SMS_GATEWAY_URL") or "").strip()
-    if not url:
-        raise MessagingError(
-            "SMS_GATEWAY_URL must be set when SMS goes through the HTTP gateway "
-            "(MESSAGE_BACKEND='live' or SMS_BACKEND='http')"
-        )
-    return HttpSmsGateway(
-        url=url,
-        method=config.get("SMS_GATEWAY_METHOD") or "POST",
-        headers=_headers(config),
-        body_template=config.get("SMS_GATEWAY_BODY", '{"to": "{to}", "text": "{body}"}'),
-        timeout=_number(config, "SMS_GATEWAY_TIMEOUT", 10),
-    )
-
-
-def send(config: Mapping, message: Message) -> None:
-    """Send ``message`` through the backend configured for its channel."""
-    if not isinstance(message.to, str) or not message.to.strip():
-        raise MessagingError("message has no recipient")
-    backend_for(config, message.channel).send(message)

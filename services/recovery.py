@@ -15,6 +15,10 @@ from services.errors import ServiceError
 FLOWS = {"username": challenges.FIND_USERNAME, "password": challenges.RESET_PASSWORD}
 
 
+class RecoveryError(ServiceError):
+    pass
+
+
 def find(flow: str, token: str | None):
     return challenges.find(FLOWS[flow], token)
 
@@ -34,27 +38,27 @@ def start_password_reset(login: str) -> Challenge:
 
 def _verified_account(challenge: Challenge) -> Account:
     if challenge.verified_at is None or challenge.account is None:
-        raise ServiceError(_l("请先完成校验码验证。"))
+        raise RecoveryError(_l("请先完成校验码验证。"))
     return challenge.account
 
 
-def finish_find_username(challenge: Challenge, *, config, ip: str) -> str:
+def finish_find_username(challenge: Challenge, *, postman, ip: str) -> str:
     """Send the username in full by SMS; return it masked for the screen."""
     account = _verified_account(challenge)
     with db.atomic():
         challenges.finish(challenge)
         accounts.audit("account.username_recovered", account=account, ip=ip)
-    accounts.notify(account, f"你的学信档案用户名是 {account.username}。", config=config)
+    accounts.notify(account, "username_recovered.txt", postman=postman, username=account.username)
     return identity.mask_email(account.username)
 
 
-def finish_password_reset(challenge: Challenge, new_password: str, *, config, ip: str) -> Account:
+def finish_password_reset(challenge: Challenge, new_password: str, *, postman, ip: str) -> Account:
     """Set the new password, end every session and lift a lock."""
     account = _verified_account(challenge)
     problem = identity.password_problem(new_password, username=account.username,
                                         id_number=account.id_number or "")
     if problem:
-        raise ServiceError(problem, field="password")
+        raise RecoveryError(problem, field="password")
     with db.atomic():
         account.password_hash = accounts.hash_password(new_password)
         account.session_version += 1
@@ -63,6 +67,5 @@ def finish_password_reset(challenge: Challenge, new_password: str, *, config, ip
         account.save()
         challenges.finish(challenge)
         accounts.audit("account.password_reset", account=account, ip=ip)
-    accounts.notify(account, "你的学信档案密码已通过校验码重设，其他设备上的登录已全部退出。"
-                             "如非本人操作，请立即联系学校。", config=config)
+    accounts.notify(account, "password_reset.txt", postman=postman)
     return account

@@ -18,7 +18,11 @@ STEPS = FLOW.steps
 IDENTITY_FIELDS = ("username", "real_name", "id_type", "id_number", "phone")
 
 
-class IdentityTaken(ServiceError):
+class RegistrationError(ServiceError):
+    pass
+
+
+class IdentityTaken(RegistrationError):
     """The username and/or the ID number already belong to an account; `taken`
     maps each such field to its message."""
 
@@ -82,7 +86,7 @@ def confirm(draft: Challenge, *, ip: str):
     loser goes back to 身份信息 with the reason (AccountError names the field).
     """
     if draft.step != "confirm":
-        raise ServiceError(_l("请先完成前面的步骤。"))
+        raise RegistrationError(_l("请先完成前面的步骤。"))
     data = draft.payload
     try:
         account = accounts.create_student(
@@ -99,16 +103,16 @@ def confirm(draft: Challenge, *, ip: str):
 # --- appeals (申诉) ----------------------------------------------------------
 
 def _checked_photo(data: bytes, max_bytes: int) -> str:
-    """The file extension of an acceptable photo, or ServiceError."""
+    """The file extension of an acceptable photo, or RegistrationError."""
     if not data:
-        raise ServiceError(_l("请上传手持证件的照片。"), field="photo")
+        raise RegistrationError(_l("请上传手持证件的照片。"), field="photo")
     if len(data) > max_bytes:
-        raise ServiceError(_l("照片不能超过 2 MB，请压缩后再上传。"), field="photo")
+        raise RegistrationError(_l("照片不能超过 2 MB，请压缩后再上传。"), field="photo")
     kind = uploads.image_format(data)
     if kind is None:
-        raise ServiceError(_l("无法识别这张图片，请上传 JPG 或 PNG 格式的照片。"), field="photo")
+        raise RegistrationError(_l("无法识别这张图片，请上传 JPG 或 PNG 格式的照片。"), field="photo")
     if kind not in uploads.PHOTO_EXTENSIONS:
-        raise ServiceError(_l("只接受 JPG 或 PNG 格式的照片。"), field="photo")
+        raise RegistrationError(_l("只接受 JPG 或 PNG 格式的照片。"), field="photo")
     return uploads.PHOTO_EXTENSIONS[kind]
 
 

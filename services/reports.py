@@ -19,7 +19,9 @@ from flask_babel import lazy_gettext as _l
 
 from models import Record, Report, Verification, db, utcnow
 from services import accounts
-from services.records import KINDS, REPORT_HIDDEN, display_value
+from services.errors import ServiceError
+from services.columns import KINDS
+from services.records import REPORT_HIDDEN, display_value
 
 REPORTABLE = ("enrollment", "diploma", "degree")
 # No 0/O or 1/I: codes are read aloud and typed from paper.
@@ -30,10 +32,9 @@ REMIND_DAYS = 7
 VALID, EXPIRED, CLOSED, UNKNOWN, MALFORMED = "valid", "expired", "closed", "unknown", "malformed"
 
 
-class ReportError(ValueError):
+class ReportError(ServiceError):
     def __init__(self, message, field=None, existing=None):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field)
         self.existing = existing
 
 
@@ -250,10 +251,6 @@ def for_account(account):
                 .order_by(Report.issued_at.desc(), Report.id.desc()))
 
 
-def owned(report_id: int, account_id: int):
-    return Report.get_or_none(Report.id == report_id, Report.account == account_id)
-
-
 def due_for_reminder(now=None):
     now = now or utcnow()
     soon = now + datetime.timedelta(days=REMIND_DAYS)
@@ -261,16 +258,14 @@ def due_for_reminder(now=None):
                                       Report.expires_at <= soon, Report.reminded_at.is_null()))
 
 
-def send_reminders(*, config, now=None) -> int:
+def send_reminders(*, postman, now=None) -> int:
     """SMS the owners of reports that expire within seven days (once per report)."""
     now = now or utcnow()
     sent = 0
     for report in due_for_reminder(now):
-        title = snapshot_of(report)["title"]["zh"]
-        accounts.notify(report.account,
-                        f"你的《{title}》（验证码 {grouped(report.code)}）将于 "
-                        f"{report.expires_at:%Y-%m-%d} 到期。如需继续使用，请登录学信档案延长有效期。",
-                        config=config)
+        accounts.notify(report.account, "report_expiring.txt", postman=postman,
+                        title=snapshot_of(report)["title"]["zh"], code=grouped(report.code),
+                        expires_at=report.expires_at)
         report.reminded_at = now
         report.save()
         sent += 1

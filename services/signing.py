@@ -6,6 +6,7 @@ certificate are created in the instance folder; a school that has its own pair
 (e.g. issued by a CA) puts `school-signing.key` and `school-signing.crt` there.
 """
 import datetime
+import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
@@ -61,7 +63,12 @@ class SigningKeys:
 
 
 def load_or_create(key_dir, school_name: str, school_name_en: str) -> SigningKeys:
-    """Load the signing key pair from `key_dir`, creating it on first run."""
+    """Load the signing key pair from `key_dir`, creating it on first run.
+
+    A file that is there but cannot be read or parsed is a RuntimeError naming
+    it, never a reason to make a new pair: reports already issued are checked
+    against this certificate.
+    """
     key_dir = Path(key_dir)
     key_path, cert_path = key_dir / KEY_FILE, key_dir / CERT_FILE
     if not key_path.exists():
@@ -71,7 +78,7 @@ def load_or_create(key_dir, school_name: str, school_name_en: str) -> SigningKey
                                "put the key that belongs to the certificate there")
         _create(key_path, cert_path, school_name, school_name_en)
     _wait_for(cert_path)
-    return _load(key_path.read_bytes(), cert_path.read_bytes())
+    return _load(key_path, cert_path)
 
 
 def _create(key_path: Path, cert_path: Path, school_name: str, school_name_en: str):
@@ -132,9 +139,35 @@ def _wait_for(cert_path: Path):
         time.sleep(0.05)
 
 
-def _load(key_pem: bytes, cert_pem: bytes) -> SigningKeys:
-    cert = x509.load_pem_x509_certificate(cert_pem)
-    key = serialization.load_pem_private_key(key_pem, password=None)
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise RuntimeError(f"cannot read {path} ({error.strerror}): "
+                           "make it readable by the user the portal runs as") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_key(key_pem: bytes):
+    """The key as cryptography and as pyHanko want it. Each parse of an RSA 3072
+    key (with its consistency checks) costs ~0.2 s; cached by content, apps built
+    from the same files (the tests build hundreds) pay once."""
+    return (serialization.load_pem_private_key(key_pem, password=None),
+            load_private_key_from_pemder_data(key_pem, passphrase=None))
+
+
+def _load(key_path: Path, cert_path: Path) -> SigningKeys:
+    key_pem, cert_pem = _read(key_path), _read(cert_path)
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError:
+        raise RuntimeError(f"{cert_path} is not a PEM certificate: "
+                           "put the school's signing certificate there") from None
+    try:
+        key, key_info = _parse_key(key_pem)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise RuntimeError(f"{key_path} is not an unencrypted PEM private key: "
+                           f"put the key that belongs to {cert_path.name} there") from None
     same = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     if key.public_key().public_bytes(*same) != cert.public_key().public_bytes(*same):
         raise ValueError(f"{KEY_FILE} and {CERT_FILE} do not belong together")
@@ -143,7 +176,7 @@ def _load(key_pem: bytes, cert_pem: bytes) -> SigningKeys:
     signer = _LoadedKeySigner(
         key,
         signing_cert=asn1_cert,
-        signing_key=load_private_key_from_pemder_data(key_pem, passphrase=None),
+        signing_key=key_info,
         # Empty: the signer's certificate is embedded anyway; listing it here
         # would put it into every signature twice.
         cert_registry=SimpleCertificateStore(),

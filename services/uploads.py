@@ -1,5 +1,6 @@
 """Uploaded files, judged by their content rather than their name."""
 import io
+from pathlib import PurePosixPath
 
 from PIL import Image, UnidentifiedImageError
 
@@ -15,3 +16,8 @@ def image_format(data: bytes):
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None
     return found
+
+
+def basename(name: str) -> str:
+    """The file's own name, without the folders a browser or a ZIP entry may put before it."""
+    return PurePosixPath(name.replace("\\", "/")).name

@@ -1,7 +1,14 @@
-"""The factory's web-wide settings: security headers, inline CSS, static caching."""
+"""The factory's web-wide settings: security headers, inline CSS, static caching,
+and what it loads at start."""
 import base64
 import hashlib
 import re
+import shutil
+
+import pytest
+
+from app import create_app
+from services import signing
 
 
 def test_inline_stylesheet_is_allowed_by_its_csp_hash(client):
@@ -31,7 +38,7 @@ def test_no_favicon_request(client):
 
 def test_proxy_hops_make_the_visitor_address_count(app_factory, make_account):
     from models import LoginEvent, db
-    from tests.conftest import PASSWORD
+    from tests.factories import PASSWORD
     make_account(username="p@example.edu.cn")
     client = app_factory(PROXY_HOPS=1).test_client()
     client.post("/login", data={"login": "p@example.edu.cn", "password": PASSWORD},
@@ -42,7 +49,7 @@ def test_proxy_hops_make_the_visitor_address_count(app_factory, make_account):
 
 def test_without_a_proxy_the_header_is_ignored(client, make_account):
     from models import LoginEvent, db
-    from tests.conftest import PASSWORD
+    from tests.factories import PASSWORD
     make_account(username="p@example.edu.cn")
     client.post("/login", data={"login": "p@example.edu.cn", "password": PASSWORD},
                 headers={"X-Forwarded-For": "203.0.113.9"})
@@ -51,10 +58,43 @@ def test_without_a_proxy_the_header_is_ignored(client, make_account):
 
 
 def test_public_urls_answer_without_a_trailing_slash(client):
-    """The URLs DEVELOPERS.md promises answer as written, with no redirect."""
+    """The URLs the README promises answer as written, with no redirect."""
     for url in ("/register", "/login", "/verify"):
         response = client.get(url)
         assert response.status_code == 200, url
     assert client.post("/verify", data={"code": "ABCDEFGHJKLMNPQR"}).status_code == 404
     assert client.get("/verify/ABCDEFGHJKLMNPQR").status_code == 404
     assert client.get("/api/v1/reports/ABCDEFGHJKLMNPQR").status_code == 404
+
+
+def test_a_new_instance_gets_its_signing_pair_at_start(tmp_path):
+    app = create_app(dict(TESTING=True, INSTANCE_DIR=str(tmp_path)))
+    keys = app.extensions["school_keys"]
+    assert (tmp_path / "keys" / signing.CERT_FILE).read_bytes() == keys.cert_pem
+    with app.app_context():
+        from views import school_keys
+        assert school_keys() is keys
+
+
+@pytest.mark.parametrize("name, problem", [
+    (signing.KEY_FILE, "is not an unencrypted PEM private key: "
+                       "put the key that belongs to school-signing.crt there"),
+    (signing.CERT_FILE, "is not a PEM certificate: put the school's signing certificate there"),
+])
+def test_a_corrupt_signing_file_stops_the_start(tmp_path, signing_keys_dir, name, problem):
+    shutil.copytree(signing_keys_dir, tmp_path / "keys")
+    (tmp_path / "keys" / name).write_text("not PEM at all")
+    with pytest.raises(RuntimeError) as error:
+        create_app(dict(TESTING=True, INSTANCE_DIR=str(tmp_path)))
+    assert str(error.value) == f"{tmp_path / 'keys' / name} {problem}"
+
+
+def test_an_unreadable_signing_file_stops_the_start(tmp_path, signing_keys_dir):
+    shutil.copytree(signing_keys_dir, tmp_path / "keys")
+    cert = tmp_path / "keys" / signing.CERT_FILE
+    cert.unlink()
+    cert.mkdir()  # unreadable as a file even for root, who may read anything else
+    with pytest.raises(RuntimeError) as error:
+        create_app(dict(TESTING=True, INSTANCE_DIR=str(tmp_path)))
+    assert str(error.value).startswith(f"cannot read {cert} (")
+    assert "make it readable by the user the portal runs as" in str(error.value)

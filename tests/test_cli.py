@@ -1,4 +1,4 @@
-"""The flask commands that DEVELOPERS.md promises."""
+"""The flask commands that the README promises."""
 from models import Account
 from services import accounts
 

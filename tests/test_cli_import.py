@@ -3,7 +3,7 @@ from pathlib import Path
 
 import models
 from models import AuditEntry, Enrollment
-from tests.services.test_importer import csv_bytes, enrollment, image_bytes, resident_id, zip_bytes
+from tests.factories import csv_bytes, enrollment, image_bytes, resident_id, zip_bytes
 
 
 def count_enrollments():

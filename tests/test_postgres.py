@@ -20,8 +20,8 @@ import models
 from cli import migration_router
 from models import Account
 from services.accounts import AccountError
-from tests.test_migrations import add_draft_and_challenge, assert_draft_became_a_challenge
-from tests.views.test_register import identity, walk_to
+from tests.factories import (add_draft_and_challenge, assert_draft_became_a_challenge,
+                             csv_bytes, enrollment, identity, resident_id, walk_to)
 
 
 def _free_port():
@@ -121,7 +121,6 @@ def test_registration_and_race_on_postgres(app, outbox):
 def test_import_and_reimport_on_postgres(app, db_on_pg):
     """The importer's prepared batch INSERT and its look-ups work on PostgreSQL too."""
     from services import importer
-    from tests.services.test_importer import csv_bytes, enrollment, resident_id
     rows = [enrollment(**{"学号": f"2019{n:03d}", "证件号码": resident_id(sequence=n * 2 + 1)})
             for n in range(1, 51)]
     data = csv_bytes(rows)

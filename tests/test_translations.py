@@ -6,13 +6,11 @@ the empty msgstr in translations/en/LC_MESSAGES/messages.po, `make translations`
 """
 import os
 import re
-import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from babel.messages.frontend import CommandLineInterface
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,25 +22,6 @@ CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 def _read_po(path, locale=None):
     with open(path, "rb") as fh:
         return read_po(fh, locale=locale, abort_invalid=True)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogs():
-    """Compile each .po whose .mo is missing or older, so pytest works without `make`."""
-    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
-        mo = po.with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        catalog = _read_po(po, locale=po.parent.parent.name)
-        # Written aside and renamed, so a parallel run never reads half a file.
-        fd, tmp = tempfile.mkstemp(dir=po.parent, suffix=".mo.tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                write_mo(fh, catalog)
-            os.replace(tmp, mo)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
 
 @pytest.fixture(scope="module")

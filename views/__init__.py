@@ -1,7 +1,14 @@
 """Blueprints, one per audience, and the helpers they share."""
+import unicodedata
 from pathlib import Path
+from urllib.parse import unquote
 
-from flask import Flask, make_response, redirect, render_template, request
+from flask import (Flask, abort, current_app, make_response, redirect, render_template,
+                   request, send_from_directory)
+from flask_babel import get_locale
+
+from extensions import limiter
+from services.columns import KINDS
 
 
 def is_htmx() -> bool:
@@ -47,25 +54,23 @@ def form_error(form, error, default_field: str | None = None) -> None:
     field.errors = [*field.errors, str(error)]
 
 
+def postman():
+    """The app's Postman (services.postman), built once by create_app."""
+    return current_app.extensions["postman"]
+
+
 def limit_posts(config_key: str):
     """A per-IP rate limit, read from config, on the POSTs of a view (page views are free)."""
-    from flask import current_app
-
-    from app import limiter
     return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])
 
 
 def limit_shared(config_key: str, scope: str):
     """A per-IP rate limit, read from config, counted across all views that share `scope`."""
-    from flask import current_app
-
-    from app import limiter
     return limiter.shared_limit(lambda: current_app.config[config_key], scope=scope)
 
 
 def label_for(thing) -> str:
     """The Chinese or English name of a record kind or column, for the current language."""
-    from flask_babel import get_locale
     english = str(get_locale()) == "en"
     if hasattr(thing, "header"):
         return thing.english if english else thing.header
@@ -73,25 +78,48 @@ def label_for(thing) -> str:
 
 
 def school_keys():
-    """The school's signing key and certificate, loaded once per app."""
-    from flask import current_app
-
-    from services import signing
-    app = current_app._get_current_object()
-    if "school_keys" not in app.extensions:
-        app.extensions["school_keys"] = signing.load_or_create(
-            Path(app.instance_path) / "keys", app.config["SCHOOL_NAME"], app.config["SCHOOL_NAME_EN"])
-    return app.extensions["school_keys"]
+    """The school's signing key and certificate, loaded by create_app."""
+    return current_app.extensions["school_keys"]
 
 
-def send_report_pdf(report):
-    """The PDF rendered and signed at issue, as stored."""
-    from flask import current_app, send_from_directory
-    response = send_from_directory(Path(current_app.config["REPORT_DIR"]), report.pdf_path,
-                                   mimetype="application/pdf", as_attachment=True,
-                                   download_name=f"report-{report.code}.pdf", max_age=0)
+def send_private_file(folder, relative_path: str | None, *, max_age: int = 0, **options):
+    """A stored file (an upload, a signed report) for the one person allowed to see it:
+    the path cannot leave `folder`, shared caches never keep it, and an empty path or a
+    missing file is a 404."""
+    if not relative_path:
+        abort(404)
+    response = send_from_directory(Path(folder), relative_path, max_age=max_age, **options)
     response.cache_control.private = True
+    response.cache_control.public = False
     return response
+
+
+def record_kind(key: str, among=None):
+    """The record kind a URL names; an unknown key, or one not `among` those allowed, is a 404."""
+    kind = KINDS.get(key)
+    if kind is None or (among is not None and key not in among):
+        abort(404)
+    return kind
+
+
+def safe_local_path(target, default: str) -> str:
+    """`target` if it is a path on this site, else `default`: a crafted `next` must not
+    send anyone elsewhere. Browsers drop tabs and newlines from URLs, read `\\` as `/`
+    and some proxies decode %2F, so the path is judged as sent, percent-decoded and
+    NFKC-folded (`／` is `/`): it must start with exactly one `/` and hold no
+    whitespace, control characters or backslashes."""
+    if not isinstance(target, str) or not target:
+        return default
+    previous, decoded = target, unquote(target)
+    while decoded != previous:  # %252F is %2F once decoded, then `/`
+        previous, decoded = decoded, unquote(decoded)
+    for text in (target, decoded, unicodedata.normalize("NFKC", decoded)):
+        if not text.startswith("/") or text.startswith("//"):
+            return default
+        if any(char == "\\" or char.isspace() or unicodedata.category(char).startswith("C")
+               for char in text):
+            return default
+    return target
 
 
 def client_ip() -> str:

@@ -5,10 +5,9 @@ from flask_login import current_user, login_required, login_user
 
 from forms import AccountPasswordForm, AccountPhoneForm, AccountUsernameForm, CodeCheckForm
 from services import accounts, appeals, challenges
-from services.codes import CodeError
 from services.errors import ServiceError
 from services.messaging import MessagingError
-from views import advance, client_ip, form_error, leave_to, limit_posts, render_component
+from views import advance, client_ip, form_error, leave_to, limit_posts, postman, render_component
 from views.codes import CodeSteps, add_code_views
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -45,7 +44,7 @@ def username():
         try:
             accounts.change_username(current_user, form.clean["new_username"],
                                      form.current_password.data,
-                                     config=current_app.config, ip=client_ip())
+                                     postman=postman(), ip=client_ip())
         except ServiceError as error:
             form_error(form, error)
         else:
@@ -61,7 +60,7 @@ def password():
         try:
             accounts.change_password(current_user, form.current_password.data,
                                      form.new_password.data,
-                                     config=current_app.config, ip=client_ip())
+                                     postman=postman(), ip=client_ip())
         except ServiceError as error:
             form_error(form, error)
         else:
@@ -94,12 +93,10 @@ def phone():
         try:
             challenge = accounts.start_phone_change(
                 current_user, form.current_password.data, form.clean["new_phone"],
-                config=current_app.config, ip=client_ip())
-        except CodeError as error:
-            # No code may go to the new number now (the hourly limit).
-            form_error(form, str(error), "new_phone")
+                postman=postman(), ip=client_ip())
         except ServiceError as error:
-            form_error(form, error)
+            # A code that cannot go to the new number (the hourly limit) is about that number.
+            form_error(form, error, "new_phone")
         except MessagingError:
             current_app.logger.exception("sending a phone-change code failed")
             form_error(form, _("校验码发送失败，请稍后再试。"), "new_phone")
@@ -112,7 +109,7 @@ def phone():
 
 
 def _phone_changed(challenge):
-    shown = accounts.finish_phone_change(challenge, config=current_app.config, ip=client_ip())
+    shown = accounts.finish_phone_change(challenge, postman=postman(), ip=client_ip())
     session.pop(PHONE_CHALLENGE, None)
     return _done(_("手机号码已改为 %(phone)s。", phone=shown))
 

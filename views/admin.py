@@ -3,17 +3,20 @@
 Only registrar accounts (role admin) get in; a student is told the page does
 not exist, a stranger is asked to log in.
 """
-from pathlib import Path
-
-from flask import Blueprint, abort, current_app, flash, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from playhouse.flask_utils import get_object_or_404
 
 from forms import AdminDecisionForm, AdminImportForm
 from models import Appeal, AuditEntry, CorrectionRequest
-from services import appeals, corrections, importer
-from services.records import KINDS, summary
-from views import client_ip, label_for, leave_to, limit_posts, render_component
+from services import appeals as appeal_service
+from services import corrections as correction_service
+from services import importer
+from services.columns import KINDS
+from services.records import summary
+from views import (client_ip, form_error, label_for, leave_to, limit_posts, postman,
+                   render_component, send_private_file)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -25,14 +28,8 @@ def _registrar_only():
         abort(404)
 
 
-def _upload(relative_path):
-    response = send_from_directory(Path(current_app.config["UPLOAD_DIR"]), relative_path, max_age=0)
-    response.cache_control.private = True
-    return response
-
-
 @bp.get("/", strict_slashes=False)
-def admin_index():
+def index():
     return render_component(
         "admin/index.html", "admin/_index.html",
         pending_corrections=CorrectionRequest.select().where(
@@ -44,7 +41,7 @@ def admin_index():
 # --- 更正申请 ---------------------------------------------------------------------
 
 @bp.get("/corrections")
-def admin_corrections():
+def corrections():
     status = request.args.get("status", CorrectionRequest.PENDING)
     if status not in (CorrectionRequest.PENDING, CorrectionRequest.APPROVED, CorrectionRequest.REJECTED):
         status = CorrectionRequest.PENDING
@@ -54,54 +51,40 @@ def admin_corrections():
                             items=items, filter_status=status, kinds=KINDS)
 
 
-def _correction_or_404(request_id):
-    correction = CorrectionRequest.get_or_none(CorrectionRequest.id == request_id)
-    if correction is None:
-        abort(404)
-    return correction
-
-
-def _render_correction(correction, form, status=200):
-    kind = KINDS[correction.kind]
-    record = kind.model.get_or_none(kind.model.id == correction.record_id)
-    return render_component("admin/correction.html", "admin/_correction.html", status,
-                            item=correction, kind=kind, record=record,
-                            record_summary=summary(record) if record else "",
-                            field_label=label_for(kind.column(correction.field)), form=form)
-
-
 @bp.route("/corrections/<int:request_id>", methods=["GET", "POST"])
 @limit_posts("RATELIMIT_FORM")
-def admin_correction(request_id):
-    correction = _correction_or_404(request_id)
-    if request.method == "GET":
-        return _render_correction(correction, AdminDecisionForm(formdata=None))
+def correction(request_id):
+    item = get_object_or_404(CorrectionRequest, CorrectionRequest.id == request_id)
     form = AdminDecisionForm()
-    if form.validate():
+    if form.validate_on_submit():
         try:
-            corrections.decide(correction, form.decision.data == "approve", form.reply.data,
-                               actor=current_user.username, config=current_app.config,
-                               ip=client_ip())
-        except corrections.CorrectionError as error:
-            form.reply.errors = [str(error)]
+            correction_service.decide(item, form.decision.data == "approve", form.reply.data,
+                                      actor=current_user.username, postman=postman(),
+                                      ip=client_ip())
+        except correction_service.CorrectionError as error:
+            form_error(form, error, "reply")
         else:
-            flash(_("已处理更正申请 #%(id)s。", id=correction.id), "info")
-            return leave_to(url_for("admin.admin_corrections"))
-    return _render_correction(correction, form, 422)
+            flash(_("已处理更正申请 #%(id)s。", id=item.id), "info")
+            return leave_to(url_for(".corrections"))
+    kind = KINDS[item.kind]
+    record = kind.model.get_or_none(kind.model.id == item.record_id)
+    return render_component("admin/correction.html", "admin/_correction.html",
+                            item=item, kind=kind, record=record,
+                            record_summary=summary(record) if record else "",
+                            field_label=label_for(kind.column(item.field)), form=form,
+                            status=422 if form.is_submitted() else 200)
 
 
 @bp.get("/corrections/<int:request_id>/evidence")
-def admin_correction_evidence(request_id):
-    correction = _correction_or_404(request_id)
-    if not correction.evidence_path:
-        abort(404)
-    return _upload(correction.evidence_path)
+def correction_evidence(request_id):
+    item = get_object_or_404(CorrectionRequest, CorrectionRequest.id == request_id)
+    return send_private_file(current_app.config["UPLOAD_DIR"], item.evidence_path)
 
 
 # --- 申诉 -------------------------------------------------------------------------
 
 @bp.get("/appeals")
-def admin_appeals():
+def appeals():
     status = request.args.get("status", Appeal.PENDING)
     if status not in (Appeal.PENDING, Appeal.APPROVED, Appeal.REJECTED):
         status = Appeal.PENDING
@@ -111,74 +94,54 @@ def admin_appeals():
                             filter_status=status)
 
 
-def _appeal_or_404(appeal_id):
-    appeal = Appeal.get_or_none(Appeal.id == appeal_id)
-    if appeal is None:
-        abort(404)
-    return appeal
-
-
 @bp.route("/appeals/<int:appeal_id>", methods=["GET", "POST"])
 @limit_posts("RATELIMIT_FORM")
-def admin_appeal(appeal_id):
-    appeal = _appeal_or_404(appeal_id)
-    form = AdminDecisionForm() if request.method == "POST" else AdminDecisionForm(formdata=None)
-    status = 200
-    if request.method == "POST":
-        if form.validate():
-            try:
-                appeals.decide(appeal, form.decision.data == "approve", form.reply.data,
-                               actor=current_user.username, config=current_app.config,
-                               ip=client_ip())
-            except appeals.AppealError as error:
-                form.reply.errors = [str(error)]
-            else:
-                flash(_("已处理申诉 %(reference)s。", reference=appeal.reference), "info")
-                return leave_to(url_for("admin.admin_appeals"))
-        status = 422
-    holder = appeals.current_holder(appeal)
-    return render_component("admin/appeal.html", "admin/_appeal.html", status,
-                            appeal=appeal, holder=holder, form=form)
+def appeal(appeal_id):
+    item = get_object_or_404(Appeal, Appeal.id == appeal_id)
+    form = AdminDecisionForm()
+    if form.validate_on_submit():
+        try:
+            appeal_service.decide(item, form.decision.data == "approve", form.reply.data,
+                                  actor=current_user.username, postman=postman(),
+                                  ip=client_ip())
+        except appeal_service.AppealError as error:
+            form_error(form, error, "reply")
+        else:
+            flash(_("已处理申诉 %(reference)s。", reference=item.reference), "info")
+            return leave_to(url_for(".appeals"))
+    return render_component("admin/appeal.html", "admin/_appeal.html", appeal=item,
+                            holder=appeal_service.current_holder(item), form=form,
+                            status=422 if form.is_submitted() else 200)
 
 
 @bp.get("/appeals/<int:appeal_id>/photo")
-def admin_appeal_photo(appeal_id):
-    return _upload(_appeal_or_404(appeal_id).photo_path)
+def appeal_photo(appeal_id):
+    item = get_object_or_404(Appeal, Appeal.id == appeal_id)
+    return send_private_file(current_app.config["UPLOAD_DIR"], item.photo_path)
 
 
 # --- 导入 -------------------------------------------------------------------------
 
-def _import_form(formdata=True):
-    form = AdminImportForm() if formdata else AdminImportForm(formdata=None)
-    form.kind.choices = [(key, f"{kind.label} {kind.english}") for key, kind in KINDS.items()]
-    return form
-
-
 @bp.route("/import", methods=["GET", "POST"])
 @limit_posts("RATELIMIT_FORM")
-def admin_import():
-    if request.method == "GET":
-        return render_component("admin/import.html", "admin/_import.html",
-                                form=_import_form(formdata=False), kinds=KINDS)
+def records_import():
     max_bytes = current_app.config.get("IMPORT_MAX_BYTES", importer.MAX_BYTES)
-    # Spreadsheets are larger than the photos the rest of the site accepts.
+    # Spreadsheets are larger than the photos the rest of the site accepts; set
+    # before the form reads the request.
     request.max_content_length = max_bytes + 1024 * 1024
-    form = _import_form()
+    form = AdminImportForm()
+    form.kind.choices = [(key, f"{kind.label} {kind.english}") for key, kind in KINDS.items()]
     result = errors = None
-    if form.validate():
-        table = request.files.get(form.table.name)
-        photos = request.files.get(form.photos.name)
-        if not table or not table.filename:
-            form.table.errors = [_("请选择数据文件。")]
-        else:
-            try:
-                result = importer.import_file(
-                    form.kind.data, table.filename, table.read(),
-                    photos_zip=photos.read() if photos and photos.filename else None,
-                    upload_dir=current_app.config["UPLOAD_DIR"], max_bytes=max_bytes,
-                    actor=current_user.username)
-            except importer.ImportRejected as rejected:
-                errors = rejected.errors
-    status = 200 if result else 422
-    return render_component("admin/import.html", "admin/_import.html", status,
-                            form=form, kinds=KINDS, result=result, errors=errors)
+    if form.validate_on_submit():
+        photos = form.photos.data
+        try:
+            result = importer.import_file(
+                form.kind.data, form.table.data.filename, form.table.data.read(),
+                photos_zip=photos.read() if photos else None,
+                upload_dir=current_app.config["UPLOAD_DIR"], max_bytes=max_bytes,
+                actor=current_user.username)
+        except importer.ImportRejected as rejected:
+            errors = rejected.errors
+    return render_component("admin/import.html", "admin/_import.html", form=form, kinds=KINDS,
+                            result=result, errors=errors,
+                            status=422 if form.is_submitted() and not result else 200)

@@ -20,7 +20,7 @@ STATUS = {reports.VALID: 200, reports.EXPIRED: 410, reports.CLOSED: 410,
 
 @bp.get("/reports/<code>")
 @limit_shared("RATELIMIT_VERIFY", "verify")
-def api_report(code):
+def report(code):
     found = reports.lookup(code)
     if found.report is not None:
         reports.log_verification(found.report, Verification.API, ip=client_ip())

@@ -17,7 +17,7 @@ from services import challenges
 from services.codes import CodeError
 from services.errors import ServiceError
 from services.messaging import MessagingError
-from views import client_ip, form_error, limit_posts
+from views import client_ip, form_error, limit_posts, postman
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,9 @@ def add_code_views(bp: Blueprint, steps: CodeSteps, *, send_rule: str, check_rul
         if form.validate_on_submit():
             try:
                 shown_to = challenges.send_code(challenge, form.channel.data,
-                                                config=current_app.config, ip=client_ip())
+                                                postman=postman(), ip=client_ip())
             except CodeError as error:
-                form_error(check_form, error)
+                form_error(check_form, error, "code")
                 # Over the hourly limit: come back later, not in a minute.
                 status = 429 if error.retry_after > 60 else 422
             except ServiceError as error:
@@ -67,7 +67,7 @@ def add_code_views(bp: Blueprint, steps: CodeSteps, *, send_rule: str, check_rul
             try:
                 challenges.check_code(challenge, form.code.data)
             except ServiceError as error:
-                form_error(form, error)
+                form_error(form, error, "code")
             else:
                 return steps.passed(challenge, **values)
         # The channel chosen stays chosen.

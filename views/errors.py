@@ -1,45 +1,58 @@
-"""Error pages: a clear message in the person's language, never a stack trace."""
+"""Error pages: a clear message in the person's language, never a stack trace.
+
+Every HTTP error, and any unexpected exception (which Flask turns into a 500),
+answers in the shape the caller reads: JSON under /api/, a message in the flash
+area for htmx, a whole page otherwise; the status is kept.
+"""
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from views import is_htmx
 
+# (title, message) for the statuses people meet; the rest get a generic one.
+MESSAGES = {
+    404: (_l("页面不存在"), _l("你要找的页面不存在，或者你无权查看。")),
+    405: (_l("请求方式不对"), _l("请从页面上的按钮或链接进入。")),
+    413: (_l("文件太大"), _l("上传的文件太大，请压缩后重试（照片不超过 2 MB）。")),
+    429: (_l("操作太频繁"), _l("操作太频繁，请稍等一会儿再试。")),
+    500: (_l("出错了"), _l("服务器出了点问题，你的数据没有丢失，请稍后再试。")),
+}
+EXPIRED_FORM = (_l("页面已过期"), _l("页面已过期或来源无法确认，请刷新页面后重新提交。"))
 
-def _page(status, title, message):
+
+def _words(error: HTTPException) -> tuple[str, str]:
+    if isinstance(error, CSRFError):
+        title, message = EXPIRED_FORM
+    elif error.code in MESSAGES:
+        title, message = MESSAGES[error.code]
+    else:
+        return (_("请求未能完成"),
+                _("请求未能完成（错误代码 %(status)s）。请返回上一页重试；如果问题持续，请联系学校。",
+                  status=error.code))
+    return str(title), str(message)
+
+
+def _page(error: HTTPException):
+    status = error.code
+    title, message = _words(error)
+    # Allow (405), Retry-After, WWW-Authenticate and the like still apply.
+    headers = [(name, value) for name, value in error.get_headers()
+               if name.lower() != "content-type"]
     if request.path.startswith("/api/"):
-        return jsonify(status="error", http_status=status, message=message), status
+        return jsonify(status="error", http_status=status, message=message), status, headers
     if is_htmx():
         # Shown in the flash area; the component the person was using stays as it was.
         response = current_app.make_response(
-            (render_template("_flash_message.html", category="error", message=message), status))
+            (render_template("_flash_message.html", category="error", message=message), status,
+             headers))
         response.headers["HX-Retarget"] = "#flash"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
-    return render_template("error.html", title=title, message=message), status
+    return render_template("error.html", title=title, message=message), status, headers
 
 
 def register(app: Flask) -> None:
-    @app.errorhandler(404)
-    def not_found(error):
-        return _page(404, _("页面不存在"), _("你要找的页面不存在，或者你无权查看。"))
-
-    @app.errorhandler(405)
-    def not_allowed(error):
-        return _page(405, _("请求方式不对"), _("请从页面上的按钮或链接进入。"))
-
-    @app.errorhandler(413)
-    def too_large(error):
-        return _page(413, _("文件太大"), _("上传的文件太大，请压缩后重试（照片不超过 2 MB）。"))
-
-    @app.errorhandler(429)
-    def too_many(error):
-        return _page(429, _("操作太频繁"), _("操作太频繁，请稍等一会儿再试。"))
-
-    @app.errorhandler(CSRFError)
-    def csrf_failed(error):
-        return _page(400, _("页面已过期"), _("页面已过期或来源无法确认，请刷新页面后重新提交。"))
-
-    @app.errorhandler(500)
-    def server_error(error):
-        return _page(500, _("出错了"), _("服务器出了点问题，你的数据没有丢失，请稍后再试。"))
+    app.register_error_handler(HTTPException, _page)

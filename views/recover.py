@@ -2,13 +2,13 @@
 
 Every answer is the same whether or not the details match an account.
 """
-from flask import Blueprint, abort, current_app, flash, session, url_for
+from flask import Blueprint, abort, flash, session, url_for
 from flask_babel import gettext as _
 
 from forms import CodeCheckForm, CodeSendForm, NewPasswordForm, RecoverPasswordForm, RecoverUsernameForm
 from services import challenges, recovery
 from services.errors import ServiceError
-from views import advance, client_ip, form_error, leave_to, limit_posts, render_component
+from views import advance, client_ip, form_error, leave_to, limit_posts, postman, render_component
 from views.codes import CodeSteps, add_code_views
 
 bp = Blueprint("recover", __name__, url_prefix="/recover")
@@ -77,7 +77,7 @@ def identify(flow):
 def _code_passed(challenge, flow):
     if flow == "password":
         return _show(flow, challenge)
-    masked = recovery.finish_find_username(challenge, config=current_app.config, ip=client_ip())
+    masked = recovery.finish_find_username(challenge, postman=postman(), ip=client_ip())
     session.pop(_session_key(flow), None)
     return _render(flow, "result", masked_username=masked)
 
@@ -104,13 +104,13 @@ def new_password():
     if form.validate_on_submit():
         try:
             recovery.finish_password_reset(challenge, form.password.data,
-                                           config=current_app.config, ip=client_ip())
+                                           postman=postman(), ip=client_ip())
         except ServiceError as error:
             form_error(form, error, "password")
         else:
             session.pop(_session_key("password"), None)
             flash(_("密码已重设，请用新密码登录。其他设备上的登录已全部退出。"), "info")
-            return leave_to(url_for("auth.auth_login"))
+            return leave_to(url_for("auth.login"))
     return _render("password", "new_password", form, 422)
 
 

@@ -22,7 +22,7 @@ FORMS = {"notice": RegisterNoticeForm, "identity": RegisterIdentityForm,
 @bp.before_request
 def _anonymous_only():
     if current_user.is_authenticated and request.endpoint != "register.done":
-        return redirect(url_for("home.home_index"), 303)
+        return redirect(url_for("home.index"), 303)
     return None
 
 

@@ -1,13 +1,17 @@
 """我的报告: online verification reports, issued and managed by their owner."""
-from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask import Blueprint, current_app, flash, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from playhouse.flask_utils import get_object_or_404
 
 from forms import ReportExtendForm, ReportIssueForm
-from services import pdf, records, reports
+from models import Report
+from services import pdf as pdf_service
+from services import reports
 from services.records import KINDS
-from views import client_ip, leave_to, limit_posts, render_component, school_keys, send_report_pdf
+from views import (client_ip, form_error, leave_to, limit_posts, record_kind, render_component,
+                   school_keys, send_private_file)
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -23,28 +27,18 @@ def _month_choices():
     return [(str(n), ngettext("%(num)s 个月", "%(num)s 个月", n)) for n in range(1, top + 1)]
 
 
-def _report_or_404(report_id):
-    report = reports.owned(report_id, current_user.id)
-    if report is None:
-        abort(404)
-    return report
-
-
-def _record_or_404(kind_key, record_id):
-    if kind_key not in reports.REPORTABLE:
-        abort(404)
-    record = records.owned(KINDS[kind_key], record_id, current_user.id)
-    if record is None:
-        abort(404)
-    return record
+def _extend_form(**options):
+    form = ReportExtendForm(**options)
+    form.months.choices = _month_choices()
+    return form
 
 
 def _render_pdf(snapshot):
-    return pdf.render_report(snapshot, school_keys())
+    return pdf_service.render_report(snapshot, school_keys())
 
 
 @bp.get("/", strict_slashes=False)
-def reports_index():
+def index():
     return render_component("reports/index.html", "reports/_list.html",
                             items=[(r, reports.status_of(r), reports.snapshot_of(r))
                                    for r in reports.for_account(current_user)])
@@ -52,34 +46,32 @@ def reports_index():
 
 @bp.route("/new/<kind_key>/<int:record_id>", methods=["GET", "POST"])
 @limit_posts("RATELIMIT_FORM")
-def reports_new(kind_key, record_id):
-    record = _record_or_404(kind_key, record_id)
-    kind = KINDS[kind_key]
-    form = ReportIssueForm() if request.method == "POST" else ReportIssueForm(formdata=None)
+def new(kind_key, record_id):
+    kind = record_kind(kind_key, among=reports.REPORTABLE)
+    record = get_object_or_404(kind.model, kind.model.id == record_id,
+                               kind.model.account == current_user.id)
+    form = ReportIssueForm()
     form.months.choices = _month_choices()
     existing = reports.current_report(kind_key, record.id)
-    status = 200
-    if request.method == "POST" and form.validate():
+    if form.validate_on_submit():
         try:
             report = reports.issue(current_user, kind_key, record, form.months.data,
                                    config=current_app.config, render=_render_pdf, ip=client_ip())
         except reports.ReportError as error:
-            form.months.errors = [str(error)]
+            form_error(form, error, "months")
             existing = error.existing or existing
-            status = 422
         else:
             flash(_("报告已生成。把在线验证码交给需要查验的单位即可。"), "info")
-            return leave_to(url_for("reports.reports_detail", report_id=report.id))
-    extend_form = ReportExtendForm(formdata=None)
-    extend_form.months.choices = _month_choices()
-    return render_component("reports/new.html", "reports/_new.html", status, kind=kind,
-                            record=record, form=form, existing=existing, extend_form=extend_form)
+            return leave_to(url_for(".detail", report_id=report.id))
+    # Offered instead when the record already has a valid report; it posts to
+    # .extend, so it never reads this request's data.
+    extend_form = _extend_form(formdata=None)
+    return render_component("reports/new.html", "reports/_new.html", kind=kind, record=record,
+                            form=form, existing=existing, extend_form=extend_form,
+                            status=422 if form.is_submitted() else 200)
 
 
-def _render_detail(report, extend_form=None, status=200):
-    if extend_form is None:
-        extend_form = ReportExtendForm(formdata=None)
-        extend_form.months.choices = _month_choices()
+def _render_detail(report, extend_form, status=200):
     verifications = list(report.verifications.order_by(
         reports.Verification.at.desc(), reports.Verification.id.desc()))
     return render_component("reports/detail.html", "reports/_detail.html", status,
@@ -89,36 +81,43 @@ def _render_detail(report, extend_form=None, status=200):
 
 
 @bp.get("/<int:report_id>")
-def reports_detail(report_id):
-    return _render_detail(_report_or_404(report_id))
+def detail(report_id):
+    report = get_object_or_404(Report, Report.id == report_id,
+                               Report.account == current_user.id)
+    return _render_detail(report, _extend_form())
 
 
 @bp.get("/<int:report_id>/pdf")
-def reports_pdf(report_id):
-    report = _report_or_404(report_id)
-    return send_report_pdf(report)
+def pdf(report_id):
+    report = get_object_or_404(Report, Report.id == report_id,
+                               Report.account == current_user.id)
+    return send_private_file(current_app.config["REPORT_DIR"], report.pdf_path,
+                             mimetype="application/pdf", as_attachment=True,
+                             download_name=f"report-{report.code}.pdf")
 
 
 @bp.post("/<int:report_id>/extend")
 @limit_posts("RATELIMIT_FORM")
-def reports_extend(report_id):
-    report = _report_or_404(report_id)
-    form = ReportExtendForm()
-    form.months.choices = _month_choices()
-    try:
-        reports.extend(report, form.months.data, config=current_app.config, ip=client_ip())
-    except reports.ReportError as error:
-        form.months.errors = [str(error)]
-        return _render_detail(report, form, 422)
-    flash(_("有效期已延长至 %(date)s。", date=report.expires_at.strftime("%Y-%m-%d")), "info")
-    return leave_to(url_for("reports.reports_detail", report_id=report.id))
+def extend(report_id):
+    report = get_object_or_404(Report, Report.id == report_id,
+                               Report.account == current_user.id)
+    form = _extend_form()
+    if form.validate_on_submit():
+        try:
+            reports.extend(report, form.months.data, config=current_app.config, ip=client_ip())
+        except reports.ReportError as error:
+            form_error(form, error, "months")
+        else:
+            flash(_("有效期已延长至 %(date)s。", date=report.expires_at.strftime("%Y-%m-%d")), "info")
+            return leave_to(url_for(".detail", report_id=report.id))
+    return _render_detail(report, form, status=422)
 
 
 @bp.post("/<int:report_id>/close")
 @limit_posts("RATELIMIT_FORM")
-def reports_close(report_id):
-    report = _report_or_404(report_id)
+def close(report_id):
+    report = get_object_or_404(Report, Report.id == report_id,
+                               Report.account == current_user.id)
     reports.close(report, ip=client_ip())
     flash(_("报告已关闭，验证码立即失效。"), "info")
-    return leave_to(url_for("reports.reports_detail", report_id=report.id))
-
+    return leave_to(url_for(".detail", report_id=report.id))

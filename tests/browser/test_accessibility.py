@@ -16,7 +16,8 @@ from playwright.sync_api import expect
 
 import models
 from models import Appeal, Report
-from tests.conftest import PASSWORD
+from tests.factories import (PASSWORD, csv_bytes, enrollment, file_appeal, file_correction,
+                             png_bytes)
 
 AXE = Axe()
 
@@ -361,8 +362,6 @@ def test_verify_forms_have_no_violations(page, live_server, audit, tmp_path):
 
 def test_admin_pages_have_no_violations(page, live_server, registrar, make_account, make_record,
                                         log_in, audit, tmp_path):
-    from tests.browser.conftest import file_appeal, file_correction, png_bytes
-    from tests.services.test_importer import csv_bytes, enrollment
     app = live_server.app
     student = make_account(username="zhang@example.edu.cn", real_name="张三")
     record = make_record("diploma", account=student.id)

@@ -2,7 +2,7 @@
 student sees it; a registrar imports a CSV with JavaScript off.
 
 The correction request is filed through the app (login, then the correction form, CSRF
-and all) by tests.browser.conftest.file_correction; the student looks at the outcome in
+and all) by tests.factories.file_correction; the student looks at the outcome in
 a second browser context of their own.
 """
 import re
@@ -12,15 +12,14 @@ from playwright.sync_api import expect
 
 import models
 from models import Enrollment
-from tests.browser.conftest import _context, file_correction, png_bytes
-from tests.conftest import PASSWORD
-from tests.services.test_importer import csv_bytes, enrollment, resident_id
+from tests.browser.drivers import new_context
+from tests.factories import PASSWORD, csv_bytes, enrollment, file_correction, png_bytes, resident_id
 
 
 @pytest.fixture
 def student_page(browser, live_server):
     """A second context: the student, in a browser of their own."""
-    context = _context(browser, live_server)
+    context = new_context(browser, live_server)
     page = context.new_page()
     yield page
     context.close()

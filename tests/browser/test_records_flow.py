@@ -1,7 +1,7 @@
 """我的学信档案 in real Chromium: auto-bound records, binding an old diploma by its
 certificate number, and a correction request with evidence.
 
-The people are services.demo's: 张伟's 2002 enrollment and 2005 diploma carry his
+The people are the demo package's: 张伟's 2002 enrollment and 2005 diploma carry his
 ID number and bind by themselves; his 1994 diploma has no ID number, so he binds
 it by hand with the serial printed on it.
 """
@@ -12,9 +12,9 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from services.binding import NEUTRAL
-from services.demo import ZHANG_WEI, ZHANG_WEI_OLD_DIPLOMA
-from tests.browser.conftest import Wizard, student_from
-from tests.conftest import PASSWORD
+from demo import ZHANG_WEI, ZHANG_WEI_OLD_DIPLOMA
+from tests.browser.drivers import Wizard, student_from
+from tests.factories import PASSWORD
 
 OLD = ZHANG_WEI_OLD_DIPLOMA
 
@@ -104,7 +104,7 @@ def test_bind_without_javascript(nojs_page, live_server, demo_data, make_account
     with page.expect_response(lambda r: r.request.method == "POST") as wrong:
         fill_bind_form(page, "NO.00298958")  # one digit off
     assert wrong.value.status == 422
-    error = page.locator("#certificate_number-error")
+    error = page.locator("#certificate-number-error")
     expect(error).to_have_text(str(NEUTRAL))
     expect(page.get_by_label("证书编号")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("毕业年份")).to_have_value("1994")

@@ -65,11 +65,11 @@ def test_htmx_swaps_422_with_field_messages(page, wizard):
     page.on("response", lambda r: responses.append(r.status) if r.request.method == "POST" else None)
     wizard.fill_identity(id_number="110105194912310021", password_confirm="other-pass-2")
 
-    expect(page.locator("#id_number-error")).to_have_text("身份证号码校验位不正确，请核对后重新输入。")
-    expect(page.locator("#password_confirm-error")).to_have_text("两次输入的密码不一致。")
+    expect(page.locator("#id-number-error")).to_have_text("身份证号码校验位不正确，请核对后重新输入。")
+    expect(page.locator("#password-confirm-error")).to_have_text("两次输入的密码不一致。")
     id_number = page.get_by_label("证件号码")
     expect(id_number).to_have_attribute("aria-invalid", "true")
-    expect(id_number).to_have_attribute("aria-describedby", "id_number-hint id_number-error")
+    expect(id_number).to_have_attribute("aria-describedby", "id-number-hint id-number-error")
     assert responses == [422]
 
     # What the person typed is kept, except the passwords.

@@ -7,13 +7,9 @@ from models import Account, AuditEntry, Challenge, LoginEvent, utcnow
 from services import accounts, challenges
 from services.accounts import AccountError
 from services.codes import CodeError
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 
-@pytest.fixture
-def fixed_code(monkeypatch):
-    monkeypatch.setattr("services.codes.secrets.randbelow", lambda n: 42)
-    return "000042"
 
 
 @pytest.fixture
@@ -26,45 +22,45 @@ def student(make_account):
     ("wrong-1234", "13900001111", "current_password"),
     (PASSWORD, "13812345678", "new_phone"),
 ])
-def test_phone_change_refusals(db, app, student, outbox, password, new_phone, field):
+def test_phone_change_refusals(db, student, outbox, password, new_phone, field, postman):
     with pytest.raises(AccountError) as refused:
-        accounts.start_phone_change(student, password, new_phone, config=app.config, ip="")
+        accounts.start_phone_change(student, password, new_phone, postman=postman, ip="")
     assert refused.value.field == field and outbox.messages() == []
 
 
-def test_phone_change_sends_the_code_to_the_new_number(db, app, student, outbox):
+def test_phone_change_sends_the_code_to_the_new_number(db, student, outbox, postman):
     challenge = accounts.start_phone_change(student, PASSWORD, "13900001111",
-                                            config=app.config, ip="")
+                                            postman=postman, ip="")
     assert outbox.last()["to"] == "13900001111" and "改为本号码" in outbox.last()["body"]
     assert accounts.phone_change(challenge.token, student).id == challenge.id
     assert challenges.code_step(challenge).masked_phone == "139****1111"
     assert Account.get_by_id(student.id).phone == "13812345678"
 
 
-def test_no_challenge_is_left_when_the_code_cannot_go(db, app, student, outbox):
+def test_no_challenge_is_left_when_the_code_cannot_go(db, student, outbox, postman):
     for _ in range(5):   # five codes this hour to the new number, from other challenges
-        accounts.start_phone_change(student, PASSWORD, "13900001111", config=app.config, ip="")
+        accounts.start_phone_change(student, PASSWORD, "13900001111", postman=postman, ip="")
     before = Challenge.select().count()
     with pytest.raises(CodeError, match="次数过多"):
-        accounts.start_phone_change(student, PASSWORD, "13900001111", config=app.config, ip="")
+        accounts.start_phone_change(student, PASSWORD, "13900001111", postman=postman, ip="")
     assert Challenge.select().count() == before
 
 
-def test_another_accounts_phone_change_is_not_found(db, app, student, make_account, outbox):
+def test_another_accounts_phone_change_is_not_found(db, student, make_account, outbox, postman):
     challenge = accounts.start_phone_change(student, PASSWORD, "13900001111",
-                                            config=app.config, ip="")
+                                            postman=postman, ip="")
     other = make_account(username="sun@example.edu.cn", id_number="440524188001010014")
     assert accounts.phone_change(challenge.token, other) is None
 
 
-def test_phone_changes_only_after_the_code_and_both_numbers_are_told(db, app, student, outbox,
-                                                                     fixed_code):
+def test_phone_changes_only_after_the_code_and_both_numbers_are_told(db, student, outbox,
+                                                                     fixed_code, postman):
     challenge = accounts.start_phone_change(student, PASSWORD, "13900001111",
-                                            config=app.config, ip="10.0.0.1")
+                                            postman=postman, ip="10.0.0.1")
     with pytest.raises(AccountError, match="请先完成校验码验证"):
-        accounts.finish_phone_change(challenge, config=app.config, ip="")
+        accounts.finish_phone_change(challenge, postman=postman, ip="")
     challenges.check_code(challenge, fixed_code)
-    assert accounts.finish_phone_change(challenge, config=app.config, ip="10.0.0.1") == "139****1111"
+    assert accounts.finish_phone_change(challenge, postman=postman, ip="10.0.0.1") == "139****1111"
     assert Account.get_by_id(student.id).phone == "13900001111"
     assert {m["to"] for m in outbox.messages()[-2:]} == {"13812345678", "13900001111"}
     entry = AuditEntry.get(AuditEntry.action == "account.phone_changed")

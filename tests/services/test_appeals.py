@@ -6,7 +6,7 @@ from PIL import Image
 
 from models import Account, Appeal, AuditEntry
 from services import appeals
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, walk_to
 
 
 def file_appeal(client, id_number="11010519491231002X"):
@@ -26,11 +26,16 @@ def squatter(make_account):
                         id_number="11010519491231002X", phone="13812345678")
 
 
+def decide(app, appeal, approve, reason):
+    return appeals.decide(appeal, approve, reason, actor="registrar",
+                          postman=app.extensions["postman"])
+
+
 def test_approval_frees_the_id_and_ends_the_old_sessions(app, client, squatter, outbox, db):
     old_session = app.test_client()
     old_session.post("/login", data={"login": "squat@example.edu.cn", "password": PASSWORD})
     appeal = file_appeal(client)
-    appeals.decide(appeal, True, "", actor="registrar", config=app.config)
+    decide(app, appeal, True, "")
     owner = Account.get_by_id(squatter.id)
     assert owner.id_number is None and owner.id_number_index is None
     assert old_session.get("/account/").status_code == 302
@@ -43,9 +48,8 @@ def test_approval_frees_the_id_and_ends_the_old_sessions(app, client, squatter, 
 
 
 def test_after_approval_the_appellant_can_register(app, client, squatter, outbox):
-    from tests.views.test_register import walk_to
     appeal = file_appeal(client)
-    appeals.decide(appeal, True, "", actor="registrar", config=app.config)
+    decide(app, appeal, True, "")
     walk_to(client, outbox, "confirm", real_name="周八")
     assert client.post("/register/confirm", data={"yes": "1"}).status_code == 303
     page = client.get("/account/appeals").get_data(as_text=True)
@@ -55,12 +59,12 @@ def test_after_approval_the_appellant_can_register(app, client, squatter, outbox
 def test_rejection_needs_a_reason_and_keeps_the_account(app, client, squatter, outbox, db):
     appeal = file_appeal(client)
     with pytest.raises(appeals.AppealError):
-        appeals.decide(appeal, False, "  ", actor="registrar", config=app.config)
-    appeals.decide(appeal, False, "照片看不清证件号码", actor="registrar", config=app.config)
+        decide(app, appeal, False, "  ")
+    decide(app, appeal, False, "照片看不清证件号码")
     assert Account.get_by_id(squatter.id).id_number == "11010519491231002X"
     assert "照片看不清证件号码" in outbox.last()["body"]
     with pytest.raises(appeals.AppealError):
-        appeals.decide(appeal, True, "", actor="registrar", config=app.config)
+        decide(app, appeal, True, "")
 
 
 def test_status_lookup_needs_reference_and_id(client, db):
@@ -94,5 +98,5 @@ def test_approval_unbinds_the_records_that_carry_the_id(app, client, squatter, m
     from models import Diploma
     assert Diploma.get().account_id == squatter.id
     appeal = file_appeal(client)
-    appeals.decide(appeal, True, "", actor="registrar", config=app.config)
+    decide(app, appeal, True, "")
     assert Diploma.get().account_id is None and Diploma.get().bound_by is None

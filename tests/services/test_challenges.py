@@ -1,13 +1,16 @@
 """services.challenges: one flow for every check by 校验码, driven by its Flow entry."""
 import datetime
+import shutil
 
 import pytest
 
 from models import Challenge, OneTimeCode, utcnow
-from services import challenges, codes
+from services import challenges
 from services.challenges import EMAIL, SMS, Flow
 from services.codes import CodeError
 from services.errors import ServiceError
+from services.messaging import OutboxBackend
+from services.postman import TEMPLATE_DIR, Postman
 
 T0 = datetime.datetime(2026, 11, 28, 8, 0, 0)
 TYPED = {"username": "wang@example.edu.cn", "phone": "13812345678"}
@@ -17,11 +20,6 @@ def at(seconds):
     return T0 + datetime.timedelta(seconds=seconds)
 
 
-@pytest.fixture
-def fixed_code(monkeypatch):
-    """Every code issued is 000042, so a test can type the right one without an outbox."""
-    monkeypatch.setattr(codes.secrets, "randbelow", lambda n: 42)
-    return "000042"
 
 
 def draft(step="code", **payload):
@@ -78,9 +76,9 @@ def test_steps_are_reached_in_order(db):
     assert not challenges.reachable(challenge, "elsewhere")
 
 
-def test_moving_back_to_the_code_step_undoes_the_check(db, app, fixed_code):
+def test_moving_back_to_the_code_step_undoes_the_check(db, fixed_code, postman):
     challenge = draft()
-    challenges.send_code(challenge, SMS, config=app.config, ip="")
+    challenges.send_code(challenge, SMS, postman=postman, ip="")
     challenges.check_code(challenge, fixed_code)
     assert challenge.step == "confirm" and challenge.verified_at is not None
     challenges.move(challenge, "identity")
@@ -90,9 +88,9 @@ def test_moving_back_to_the_code_step_undoes_the_check(db, app, fixed_code):
 
 # --- send_code -------------------------------------------------------------------
 
-def test_code_goes_to_the_typed_phone(db, app, outbox):
+def test_code_goes_to_the_typed_phone(db, outbox, postman):
     challenge = draft()
-    shown = challenges.send_code(challenge, SMS, config=app.config, ip="10.0.0.1")
+    shown = challenges.send_code(challenge, SMS, postman=postman, ip="10.0.0.1")
     assert shown == "138****5678"
     message = outbox.last()
     assert message["channel"] == "sms" and message["to"] == "13812345678"
@@ -100,37 +98,37 @@ def test_code_goes_to_the_typed_phone(db, app, outbox):
     assert OneTimeCode.get().ip == "10.0.0.1"
 
 
-def test_email_only_to_edu_cn(db, app, outbox):
-    assert challenges.send_code(draft(), EMAIL, config=app.config, ip="") == "w***@example.edu.cn"
+def test_email_only_to_edu_cn(db, outbox, postman):
+    assert challenges.send_code(draft(), EMAIL, postman=postman, ip="") == "w***@example.edu.cn"
     assert outbox.last()["to"] == "wang@example.edu.cn"
     with pytest.raises(ServiceError, match="edu.cn") as refused:
-        challenges.send_code(draft(username="wang@example.com"), EMAIL, config=app.config, ip="")
+        challenges.send_code(draft(username="wang@example.com"), EMAIL, postman=postman, ip="")
     assert refused.value.field == "channel" and len(outbox.messages()) == 1
 
 
-def test_only_the_flows_channels(db, app, make_account, outbox):
+def test_only_the_flows_channels(db, make_account, outbox, postman):
     challenge = challenges.start(challenges.CHANGE_PHONE, account=make_account(),
                                  payload={"phone": "13900001111"})
     with pytest.raises(ServiceError, match="请选择获取校验码的方式") as refused:
-        challenges.send_code(challenge, EMAIL, config=app.config, ip="")
+        challenges.send_code(challenge, EMAIL, postman=postman, ip="")
     assert refused.value.field == "channel" and outbox.messages() == []
 
 
-def test_resend_waits_sixty_seconds(db, app, outbox):
+def test_resend_waits_sixty_seconds(db, outbox, postman):
     challenge = draft()
-    challenges.send_code(challenge, SMS, config=app.config, ip="", now=T0)
+    challenges.send_code(challenge, SMS, postman=postman, ip="", now=T0)
     with pytest.raises(CodeError, match="30 秒后") as refused:
-        challenges.send_code(challenge, SMS, config=app.config, ip="", now=at(30))
-    assert refused.value.field == "code" and len(outbox.messages()) == 1
-    challenges.send_code(challenge, SMS, config=app.config, ip="", now=at(60))
+        challenges.send_code(challenge, SMS, postman=postman, ip="", now=at(30))
+    assert refused.value.retry_after == 30 and len(outbox.messages()) == 1
+    challenges.send_code(challenge, SMS, postman=postman, ip="", now=at(60))
     assert len(outbox.messages()) == 2
 
 
 # --- check_code and finish -----------------------------------------------------------
 
-def test_right_code_moves_to_the_next_step(db, app, fixed_code):
+def test_right_code_moves_to_the_next_step(db, fixed_code, postman):
     challenge = draft()
-    challenges.send_code(challenge, SMS, config=app.config, ip="")
+    challenges.send_code(challenge, SMS, postman=postman, ip="")
     with pytest.raises(CodeError, match="还可以再试 4 次"):
         challenges.check_code(challenge, "000043")
     challenges.check_code(challenge, fixed_code)
@@ -138,10 +136,10 @@ def test_right_code_moves_to_the_next_step(db, app, fixed_code):
     assert reloaded.step == "confirm" and reloaded.verified_at is not None
 
 
-def test_a_flow_whose_code_step_is_last_stays_there(db, app, make_account, fixed_code):
+def test_a_flow_whose_code_step_is_last_stays_there(db, make_account, fixed_code, postman):
     challenge = challenges.start(challenges.CHANGE_PHONE, account=make_account(),
                                  payload={"phone": "13900001111"})
-    challenges.send_code(challenge, SMS, config=app.config, ip="")
+    challenges.send_code(challenge, SMS, postman=postman, ip="")
     challenges.check_code(challenge, fixed_code)
     assert challenge.step == "code" and challenge.verified_at is not None
 
@@ -158,57 +156,64 @@ def test_finish_keeps_nothing_typed(db):
 
 # --- decoys ------------------------------------------------------------------------
 
-def test_decoy_issues_a_code_to_nowhere_and_sends_nothing(db, app, outbox, fixed_code):
+def test_decoy_issues_a_code_to_nowhere_and_sends_nothing(db, outbox, fixed_code, postman):
     challenge = challenges.start(challenges.FIND_USERNAME, account=None)
-    assert challenges.send_code(challenge, SMS, config=app.config, ip="") == ""
+    assert challenges.send_code(challenge, SMS, postman=postman, ip="") == ""
     assert outbox.messages() == []
     issued = OneTimeCode.get()
     assert issued.subject == challenge.token and issued.purpose == "recover_username"
     # The same limits as for a real account: a second code waits.
     with pytest.raises(CodeError, match="秒后"):
-        challenges.send_code(challenge, SMS, config=app.config, ip="")
+        challenges.send_code(challenge, SMS, postman=postman, ip="")
     # Even the right code never passes.
     with pytest.raises(CodeError, match="校验码不正确"):
         challenges.check_code(challenge, fixed_code)
     assert Challenge.get_by_id(challenge.id).verified_at is None
 
 
-def test_decoy_flows_never_show_where_a_code_went(db, app, make_account, outbox):
+def test_decoy_flows_never_show_where_a_code_went(db, make_account, outbox, postman):
     account = make_account(username="zhao@example.edu.cn", phone="13812345678")
     challenge = challenges.start(challenges.RESET_PASSWORD, account=account)
-    assert challenges.send_code(challenge, SMS, config=app.config, ip="") == ""
+    assert challenges.send_code(challenge, SMS, postman=postman, ip="") == ""
     assert outbox.last()["to"] == "13812345678"
     step = challenges.code_step(challenge)
     assert step.masked_phone == "" and step.email_allowed and step.channels == (SMS, EMAIL)
 
 
-def test_decoy_email_to_a_non_edu_username_goes_nowhere(db, app, make_account, outbox):
+def test_decoy_email_to_a_non_edu_username_goes_nowhere(db, make_account, outbox, postman):
     account = make_account(username="sun@example.com", phone="13900002222")
     challenge = challenges.start(challenges.RESET_PASSWORD, account=account)
-    assert challenges.send_code(challenge, EMAIL, config=app.config, ip="") == ""
+    assert challenges.send_code(challenge, EMAIL, postman=postman, ip="") == ""
     assert outbox.messages() == [] and OneTimeCode.select().count() == 1
 
 
 # --- what the code step shows ----------------------------------------------------------
 
-def test_code_step_for_the_wizard(db, app):
+def test_code_step_for_the_wizard(db, postman):
     challenge = draft(username="wang@example.com")
     step = challenges.code_step(challenge, now=utcnow())
     assert (step.step, step.masked_phone, step.email_allowed, step.resend_wait) == \
            ("code", "138****5678", False, 0)
-    challenges.send_code(challenge, SMS, config=app.config, ip="")
+    challenges.send_code(challenge, SMS, postman=postman, ip="")
     assert 59 <= challenges.code_step(challenge).resend_wait <= 60
 
 
-# --- a fifth flow is configuration ---------------------------------------------------------
+# --- another flow is configuration ------------------------------------------------
 
-def test_a_new_flow_is_one_entry(db, app, make_account, outbox, monkeypatch):
+def test_a_new_flow_is_one_entry_and_one_template(db, make_account, outbox, monkeypatch, tmp_path):
     change_email = Flow("change_email", datetime.timedelta(minutes=30), (EMAIL,),
-                        challenges.typed(email="email"), "register_code")
+                        challenges.typed(email="email"), "email_change_code.txt")
     monkeypatch.setitem(challenges.FLOWS, change_email.purpose, change_email)
+    shutil.copy(TEMPLATE_DIR / "base.txt", tmp_path)
+    (tmp_path / "email_change_code.txt").write_text(
+        '{% extends "base.txt" %}{% block subject %}更换邮箱校验码{% endblock %}'
+        '{% block body %}校验码 {{ code }}，{{ minutes }} 分钟内有效。{% endblock %}', "utf-8")
+    postman = Postman({EMAIL: OutboxBackend(outbox.path)}, "示范大学", template_dir=tmp_path)
+
     challenge = challenges.start(change_email, account=make_account(),
                                  payload={"email": "new@example.edu.cn"})
-    assert challenges.send_code(challenge, EMAIL, config=app.config, ip="") == "n***@example.edu.cn"
+    assert challenges.send_code(challenge, EMAIL, postman=postman, ip="") == "n***@example.edu.cn"
     assert outbox.last()["to"] == "new@example.edu.cn"
+    assert outbox.last()["subject"] == "示范大学 更换邮箱校验码"
     challenges.check_code(challenge, outbox.last_code())
     assert challenges.find(change_email, challenge.token).verified_at is not None

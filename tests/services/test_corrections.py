@@ -4,7 +4,7 @@ import pytest
 from models import AuditEntry, CorrectionRequest, Diploma
 from services import corrections
 from services.corrections import CorrectionError
-from services.records import KINDS
+from services.columns import KINDS
 
 
 @pytest.fixture
@@ -25,7 +25,8 @@ def file_request(app, owner, make_record, db):
 
 def decide(app, request, approve, reply=""):
     with app.test_request_context():
-        return corrections.decide(request, approve, reply, actor="office", config=app.config)
+        return corrections.decide(request, approve, reply, actor="office",
+                                  postman=app.extensions["postman"])
 
 
 def test_adopting_changes_the_record_with_an_audit_entry(app, file_request, outbox):

@@ -10,10 +10,6 @@ CLEAN = dict(username="wang@example.edu.cn", real_name="王𠮷", id_type="居�
              id_number="11010519491231002X", phone="13812345678")
 
 
-@pytest.fixture
-def fixed_code(monkeypatch):
-    monkeypatch.setattr("services.codes.secrets.randbelow", lambda n: 42)
-    return "000042"
 
 
 def at_code_step():
@@ -22,9 +18,9 @@ def at_code_step():
     return draft
 
 
-def at_confirm(config, code):
+def at_confirm(postman, code):
     draft = at_code_step()
-    challenges.send_code(draft, challenges.SMS, config=config, ip="")
+    challenges.send_code(draft, challenges.SMS, postman=postman, ip="")
     challenges.check_code(draft, code)
     return draft
 
@@ -68,8 +64,8 @@ def test_confirm_needs_the_code_first(db):
     assert Account.select().count() == 0
 
 
-def test_confirm_creates_the_account_and_ends_the_draft(db, app, fixed_code):
-    draft = at_confirm(app.config, fixed_code)
+def test_confirm_creates_the_account_and_ends_the_draft(db, postman, fixed_code):
+    draft = at_confirm(postman, fixed_code)
     account = registration.confirm(draft, ip="10.0.0.1")
     assert (account.username, account.id_number, account.phone) == (
         "wang@example.edu.cn", "11010519491231002X", "13812345678")
@@ -79,8 +75,8 @@ def test_confirm_creates_the_account_and_ends_the_draft(db, app, fixed_code):
     assert Challenge.get_by_id(draft.id).payload == {}
 
 
-def test_losing_a_race_goes_back_to_identity(db, app, make_account, fixed_code):
-    draft = at_confirm(app.config, fixed_code)
+def test_losing_a_race_goes_back_to_identity(db, postman, make_account, fixed_code):
+    draft = at_confirm(postman, fixed_code)
     make_account(username="first@example.edu.cn", id_number="11010519491231002X")
     with pytest.raises(AccountError, match="该证件号码已被注册") as lost:
         registration.confirm(draft, ip="")
@@ -89,8 +85,8 @@ def test_losing_a_race_goes_back_to_identity(db, app, make_account, fixed_code):
     assert back.step == "identity" and back.verified_at is None and back.payload == CLEAN
 
 
-def test_back_to_identity_means_a_new_code(db, app, fixed_code):
-    draft = at_confirm(app.config, fixed_code)
+def test_back_to_identity_means_a_new_code(db, postman, fixed_code):
+    draft = at_confirm(postman, fixed_code)
     registration.back_to_identity(draft)
     registration.save_identity(draft, CLEAN, "good-pass-42")
     with pytest.raises(ServiceError):

@@ -8,16 +8,9 @@ import time_machine
 from models import Report, Verification
 from services import reports
 from services.reports import ReportError
+from tests.factories import issue_report, report_renderer
 
 T0 = datetime.datetime(2026, 11, 28, 8, 0, 0)
-
-
-@pytest.fixture
-def render(app):
-    """The real renderer with the instance's signing keys."""
-    from services import pdf, signing
-    keys = signing.load_or_create(app.instance_path + "/keys", "示范大学", "Demonstration University")
-    return lambda snapshot: pdf.render_report(snapshot, keys)
 
 
 @pytest.fixture
@@ -31,11 +24,12 @@ def diploma(owner, make_record):
 
 
 @pytest.fixture
-def issue(app, render):
+def issue(app):
+    """Issue with the real signed PDF, at T0 unless told otherwise."""
+    render = report_renderer(app)
+
     def issue(owner, record, months=3, kind="diploma", now=T0):
-        with app.test_request_context():
-            return reports.issue(owner, kind, record, months, config=app.config, render=render,
-                                 now=now)
+        return issue_report(app, owner, record, render=render, kind=kind, months=months, now=now)
     return issue
 
 
@@ -165,11 +159,12 @@ def test_api_body_says_only_the_outcome_unless_valid(app, db, owner, diploma, is
 
 def test_reminders_go_once_seven_days_before_expiry(app, db, owner, diploma, outbox, issue):
     report = issue(owner, diploma, months=1)
+    postman = app.extensions["postman"]
     with app.test_request_context():
-        assert reports.send_reminders(config=app.config, now=T0 + datetime.timedelta(days=20)) == 0
+        assert reports.send_reminders(postman=postman, now=T0 + datetime.timedelta(days=20)) == 0
         late = report.expires_at - datetime.timedelta(days=6)
-        assert reports.send_reminders(config=app.config, now=late) == 1
-        assert reports.send_reminders(config=app.config, now=late) == 0
+        assert reports.send_reminders(postman=postman, now=late) == 1
+        assert reports.send_reminders(postman=postman, now=late) == 0
     message = outbox.last()
     assert message["to"] == owner.phone and reports.grouped(report.code) in message["body"]
     assert "2026-12-28" in message["body"]

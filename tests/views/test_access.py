@@ -4,14 +4,14 @@ from werkzeug.routing import IntegerConverter
 
 # Endpoints anyone may use without an account. Adding one here is a decision.
 PUBLIC = {
-    "static", "home.home_index", "home.home_language", "auth.auth_login", "auth.auth_logout",
+    "static", "home.index", "home.language", "auth.login", "auth.logout",
     "register.start", "register.step", "register.notice",
     "register.identity", "register.code_send", "register.code_check",
     "register.confirm", "register.appeal", "register.appeal_status",
     "recover.show", "recover.identify", "recover.code_send",
     "recover.code_check", "recover.new_password", "recover.restart",
-    "verify.verify_index", "verify.verify_code", "verify.verify_code_pdf", "verify.verify_certificate",
-    "verify.verify_pdf", "api.api_report",
+    "verify.index", "verify.code", "verify.code_pdf", "verify.certificate",
+    "verify.pdf", "api.report",
 }
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 from models import Account, AuditEntry, LoginEvent
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 HX = {"HX-Request": "true"}
 
@@ -58,7 +58,7 @@ def test_change_username(signed_in, outbox, db):
 def test_change_username_refusals(signed_in, data, field, message):
     response = signed_in.post("/account/username", data=data, headers=HX)
     assert response.status_code == 422
-    assert f'id="{field}-error"' in text(response) and message in text(response)
+    assert f'id="{field.replace("_", "-")}-error"' in text(response) and message in text(response)
 
 
 def test_change_username_to_a_taken_one(signed_in, make_account):
@@ -86,7 +86,7 @@ def test_change_password_ends_other_sessions_but_not_this_one(app, signed_in, ou
 ])
 def test_change_password_refusals(signed_in, data, field):
     response = signed_in.post("/account/password", data=data)
-    assert response.status_code == 422 and f'id="{field}-error"' in text(response)
+    assert response.status_code == 422 and f'id="{field.replace("_", "-")}-error"' in text(response)
 
 
 def test_change_phone_with_a_code_sent_to_the_new_number(signed_in, outbox, db):

@@ -6,7 +6,7 @@ from PIL import Image
 
 from models import Account, Appeal, CorrectionRequest, Diploma, Enrollment
 from services import accounts
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, csv_bytes, enrollment
 
 HX = {"HX-Request": "true"}
 
@@ -95,7 +95,6 @@ def test_approve_an_appeal(registrar, student, app, outbox):
 
 
 def test_import_through_the_page(registrar, db):
-    from tests.services.test_importer import csv_bytes, enrollment
     good = registrar.post("/admin/import", content_type="multipart/form-data", data={
         "kind": "enrollment", "table": (io.BytesIO(csv_bytes([enrollment()])), "e.csv")})
     assert good.status_code == 200 and "新增 1 条" in text(good)

@@ -4,7 +4,7 @@ import datetime
 import pytest
 
 from models import Account, LoginEvent, utcnow
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 HX = {"HX-Request": "true"}
 

@@ -9,7 +9,7 @@ import io
 import pytest
 from werkzeug.routing import IntegerConverter
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 ODD_VALUES = ["", " ", "x" * 5000, "\x00\x01\x1f", "𠮷" * 40, "<script>alert(1)</script>",
               "' OR 1=1 --", "-1", "99999999999999999999", "NO.", "２０２０"]

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from models import CorrectionRequest, Diploma
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, walk_to
 
 HX = {"HX-Request": "true"}
 
@@ -43,7 +43,6 @@ def test_records_bind_at_login_and_show_by_section(client, student, make_record,
 
 
 def test_records_bind_at_registration(app, make_record, outbox):
-    from tests.views.test_register import walk_to
     make_record("diploma", name="王𠮷")
     client = app.test_client()
     walk_to(client, outbox, "confirm")
@@ -117,20 +116,20 @@ def test_bind_an_old_diploma_by_certificate_number(signed_in, make_record, db):
     assert Diploma.get_by_id(old.id).bound_by == "certificate"
 
 
-@pytest.mark.parametrize("data, field, message", [
+@pytest.mark.parametrize("data, field_id, message", [
     ({"kind": "diploma", "certificate_number": "", "year": "1994", "school": "示范学院"},
-     "certificate_number", "请填写证书编号"),
+     "certificate-number", "请填写证书编号"),
     ({"kind": "diploma", "certificate_number": "982456", "year": "94", "school": "示范学院"},
      "year", "4 位数字"),
     ({"kind": "diploma", "certificate_number": "982456", "year": "1994", "school": "别的学校"},
      "school", "从列表中选择"),
     ({"kind": "diploma", "certificate_number": "111111", "year": "1994", "school": "示范学院"},
-     "certificate_number", "没有找到"),
+     "certificate-number", "没有找到"),
 ])
-def test_bind_refusals_are_422_beside_the_field(signed_in, data, field, message):
+def test_bind_refusals_are_422_beside_the_field(signed_in, data, field_id, message):
     response = signed_in.post("/records/bind", data=data, headers=HX)
     assert response.status_code == 422
-    assert f'id="{field}-error"' in text(response) and message in text(response)
+    assert f'id="{field_id}-error"' in text(response) and message in text(response)
 
 
 # --- corrections ------------------------------------------------------------------

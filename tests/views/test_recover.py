@@ -4,7 +4,7 @@ import re
 import pytest
 
 from models import Account, Challenge, OneTimeCode, utcnow
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 HX = {"HX-Request": "true"}
 
@@ -82,7 +82,7 @@ def test_find_username_validates_what_was_typed(client):
     response = client.post("/recover/username", data={"real_name": "", "id_type": "居民身份证",
                                                      "id_number": "110105194912310021"})
     assert response.status_code == 422
-    assert 'id="real_name-error"' in text(response) and "校验位" in text(response)
+    assert 'id="real-name-error"' in text(response) and "校验位" in text(response)
 
 
 def test_send_without_starting_restarts(client):

@@ -8,29 +8,9 @@ from PIL import Image
 
 import models
 from models import Account, Appeal, Challenge
+from tests.factories import identity, walk_to
 
 HX = {"HX-Request": "true"}
-IDENTITY = dict(username="wang@example.edu.cn", real_name="王𠮷", id_type="居民身份证",
-                id_number="11010519491231002x", phone="+86 138 1234 5678",
-                password="good-pass-42", password_confirm="good-pass-42")
-
-
-def identity(**changes):
-    return {**IDENTITY, **changes}
-
-
-def walk_to(client, outbox, step, **changes):
-    """Drive one client through the wizard up to `step` (notice … confirm)."""
-    assert client.post("/register/notice", data={"consent": "y"}).status_code == 303
-    if step == "identity":
-        return
-    response = client.post("/register/identity", data=identity(**changes))
-    assert response.status_code == 303, response.get_data(as_text=True)
-    if step == "code":
-        return
-    assert client.post("/register/code/send", data={"channel": "sms"}).status_code == 200
-    response = client.post("/register/code", data={"channel": "sms", "code": outbox.last_code()})
-    assert response.headers["Location"].endswith("/register/confirm")
 
 
 def text(response):
@@ -71,7 +51,7 @@ def test_consent_moves_to_identity_with_and_without_htmx(client):
     assert fragment.headers["HX-Push-Url"] == "/register/identity"
     assert "<html" not in text(fragment) and 'name="id_number"' in text(fragment)
     page = client.get("/register/identity")
-    assert "<html" in text(page) and "<label for=\"id_number\">证件号码</label>" in text(page)
+    assert "<html" in text(page) and "<label for=\"id-number\">证件号码</label>" in text(page)
 
 
 @pytest.mark.parametrize("label", ["用户名", "姓名", "证件类型", "证件号码", "手机号码", "密码", "确认密码"])
@@ -100,7 +80,7 @@ def test_identity_errors_are_422_beside_the_field(client, field, value, message)
         response = client.post("/register/identity", data=identity(**{field: value}), headers=headers)
         assert response.status_code == 422
         body = text(response)
-        assert f'id="{field}-error"' in body and message in body
+        assert f'id="{field.replace("_", "-")}-error"' in body and message in body
         assert 'aria-invalid="true"' in body
         assert ("<html" in body) == (headers == {})
     # Values typed stay (the wrong one too), passwords do not.
@@ -260,7 +240,7 @@ def test_taken_username_and_id_are_reported_inline(client, make_account):
     body = text(response)
     assert response.status_code == 422
     assert 'id="username-error"' in body and "该用户名已被注册" in body
-    assert 'id="id_number-error"' in body and "该证件号码已被注册" in body
+    assert 'id="id-number-error"' in body and "该证件号码已被注册" in body
     assert 'href="/recover/username"' in body and 'href="/register/appeal"' in body
 
 
@@ -363,7 +343,7 @@ def test_appeal_fields_are_validated(client, db):
                                                                  contact_email="x"),
                            content_type="multipart/form-data")
     assert response.status_code == 422
-    assert 'id="id_number-error"' in text(response) and 'id="contact_email-error"' in text(response)
+    assert 'id="id-number-error"' in text(response) and 'id="contact-email-error"' in text(response)
 
 
 # --- security ----------------------------------------------------------------------

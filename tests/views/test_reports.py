@@ -5,7 +5,7 @@ import re
 import pytest
 
 from models import Report, Verification, utcnow
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 HX = {"HX-Request": "true"}
 

@@ -7,8 +7,11 @@ import pytest
 from PIL import Image
 
 from models import Account, Admission, Aid, Degree, Diploma, Enrollment, RECORD_MODELS
-from services import accounts, binding, demo, identity
-from tests.views.test_register import walk_to
+import demo
+from demo import generator
+from demo.people import resident_id
+from services import accounts, binding, identity
+from tests.factories import walk_to
 
 KINDS = {"enrollment": Enrollment, "diploma": Diploma, "degree": Degree,
          "admission": Admission, "aid": Aid}
@@ -19,7 +22,7 @@ EXPECTED = {"enrollment": (250, 350), "diploma": (200, 300), "degree": (120, 200
 @pytest.fixture
 def seeded(app, db):
     with app.app_context():
-        demo.seed(upload_dir=app.config["UPLOAD_DIR"])
+        demo.seed(school_names=app.config["SCHOOL_NAMES"], upload_dir=app.config["UPLOAD_DIR"])
     return app
 
 
@@ -42,14 +45,23 @@ def bound_to(account):
 
 # --- the data set --------------------------------------------------------------
 
-def test_build_is_deterministic():
-    assert demo.build() == demo.build()
+def test_build_is_deterministic(app):
+    assert demo.build(app.config["SCHOOL_NAMES"]) == demo.build(app.config["SCHOOL_NAMES"])
+
+
+def test_records_carry_the_configured_school_names():
+    names = [{"name": "新名大学", "from": 2010, "until": None},
+             {"name": "旧名学院", "from": 1950, "until": 2009}]
+    used = {row.values.get("school_name") or row.values.get("awarding_unit")
+            for row in demo.build(names) if row.kind in ("enrollment", "diploma", "degree")}
+    assert used == {"新名大学", "旧名学院"}
 
 
 def test_seeding_twice_adds_nothing(seeded, db):
     first = counts()
     with seeded.app_context():
-        again = demo.seed(upload_dir=seeded.config["UPLOAD_DIR"])
+        again = demo.seed(school_names=seeded.config["SCHOOL_NAMES"],
+                          upload_dir=seeded.config["UPLOAD_DIR"])
     assert again == "demo data: already present"
     assert counts() == first
     assert Account.select().where(Account.username == demo.DEMO_ADMIN[0]).count() == 1
@@ -63,9 +75,9 @@ def test_counts_per_kind(seeded, db):
 
 def test_if_empty_skips_a_database_with_records(app, db):
     with app.app_context():
-        demo.seed()
+        demo.seed(school_names=app.config["SCHOOL_NAMES"])
         Account.delete().where(Account.username == demo.DEMO_ADMIN[0]).execute()
-        assert "skipped" in demo.seed(if_empty=True)
+        assert "skipped" in demo.seed(school_names=app.config["SCHOOL_NAMES"], if_empty=True)
     assert not Account.select().exists()
 
 
@@ -97,7 +109,7 @@ def test_certificate_and_candidate_numbers(seeded, db):
             number = record.certificate_number
             assert identity.certificate_problem(number, year) is None, (number, year)
             assert len(number) == (17 if year == 2001 else 18)
-            assert number.startswith(demo.SCHOOL_CODE)
+            assert number.startswith(generator.SCHOOL_CODE)
             assert identity.CERTIFICATE_TYPES[number[5]] == record.education_category
             assert identity.CERTIFICATE_LEVELS[number[10:12]] == record.level
             assert record.school_number is None
@@ -108,11 +120,11 @@ def test_certificate_and_candidate_numbers(seeded, db):
             value = getattr(record, attr)
             assert getattr(record, key) == (identity.certificate_key(value) if value else None)
     for record in Degree.select():
-        assert re.fullmatch(rf"{demo.SCHOOL_CODE}[234]{record.award_date.year}\d{{6}}",
+        assert re.fullmatch(rf"{generator.SCHOOL_CODE}[234]{record.award_date.year}\d{{6}}",
                             record.certificate_number)
         assert record.certificate_key == record.certificate_number
     for record in Admission.select():
-        pattern = (rf"{demo.SCHOOL_CODE}{record.year % 100:02d}\d{{8}}" if record.level == "硕士研究生"
+        pattern = (rf"{generator.SCHOOL_CODE}{record.year % 100:02d}\d{{8}}" if record.level == "硕士研究生"
                    else rf"{record.year % 100:02d}\d{{12}}")
         assert re.fullmatch(pattern, record.candidate_number)
 
@@ -130,10 +142,11 @@ def test_dates_levels_and_school_names_fit(seeded, db):
     for record in Diploma.select():
         year = record.graduation_date.year
         assert record.admission_date < record.graduation_date
-        assert record.school_name == demo.school_name(year)
+        assert record.school_name == generator.school_name(year, seeded.config["SCHOOL_NAMES"])
         assert 19 <= year - record.birth_date.year <= 45
     for record in Degree.select():
-        assert record.awarding_unit == demo.school_name(record.award_date.year)
+        assert record.awarding_unit == generator.school_name(record.award_date.year,
+                                                             seeded.config["SCHOOL_NAMES"])
     for record in Aid.select():
         start = int(record.school_year[:4])
         assert record.school_year == f"{start}-{start + 1}"
@@ -242,7 +255,7 @@ def test_diplomas_before_1991_are_never_offered(seeded, db):
     old = list(Diploma.select().where(Diploma.graduation_date < datetime.date(1991, 1, 1)))
     assert old
     for n, record in enumerate(old):
-        id_number = record.id_number or demo.resident_id(
+        id_number = record.id_number or resident_id(
             "110105", record.birth_date, 2 * n + (1 if record.gender == "男" else 2))
         with seeded.app_context():
             account = accounts.create_student(

@@ -63,7 +63,7 @@ def configure(key_dir) -> Keyring:
 
 def keyring() -> Keyring:
     if _keyring is None:
-        raise RuntimeError("services.crypto.configure() has not been called")
+        raise RuntimeError("crypto.configure() has not been called")
     return _keyring
 
 

@@ -1,9 +1,6 @@
-"""services.crypto and the SensitiveField built on it."""
-import pytest
-from cryptography.exceptions import InvalidTag
-
+"""fields: SensitiveField and SensitiveJSONField, encrypted at rest with a look-up index."""
+import crypto
 import models
-from services import crypto
 
 
 def test_values_are_encrypted_at_rest_and_found_by_index(db, make_account):
@@ -27,22 +24,22 @@ def test_changing_a_value_moves_its_index(db, make_account):
     assert not models.Account.select().where(models.Account.phone.matches("13812345678")).exists()
 
 
-def test_same_value_encrypts_differently_each_time(app):
-    assert crypto.encrypt("13812345678") != crypto.encrypt("13812345678")
+def test_clearing_a_value_clears_its_index(db, make_account):
+    account = make_account(phone="13812345678")
+    account.phone = None
+    account.save()
+    raw = db.execute_sql("SELECT phone, phone_index FROM account WHERE id = ?",
+                         (account.id,)).fetchone()
+    assert raw == (None, None)
+    assert models.Account.get_by_id(account.id).phone is None
 
 
-def test_tampered_ciphertext_is_refused(app):
-    token = crypto.encrypt("secret")
-    flipped = token[:-4] + ("AAAA" if token[-4:] != "AAAA" else "BBBB")
-    with pytest.raises(InvalidTag):
-        crypto.decrypt(flipped)
-
-
-def test_keys_persist_in_the_instance_folder(app, app_factory, tmp_path):
-    token = crypto.encrypt("11010519491231002X")
-    index = crypto.blind_index("x")
-    app_factory()  # same instance folder: the keys on disk are reused
-    assert crypto.decrypt(token) == "11010519491231002X"
-    assert crypto.blind_index("x") == index
-    key = tmp_path / "instance" / "keys" / "data.key"
-    assert key.stat().st_mode & 0o077 == 0
+def test_json_documents_are_encrypted_at_rest(db):
+    draft = models.Challenge.create(
+        purpose="register", step="identity",
+        payload={"real_name": "张三", "id_number": "11010519491231002X"})
+    raw = db.execute_sql("SELECT payload FROM challenge WHERE id = ?",
+                         (draft.id,)).fetchone()[0]
+    assert raw.startswith("v1:") and "11010519491231002X" not in raw
+    assert models.Challenge.get_by_id(draft.id).payload == {
+        "real_name": "张三", "id_number": "11010519491231002X"}

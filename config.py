@@ -1,0 +1,101 @@
+"""The portal's settings: defaults, and where a deployment overrides them."""
+import os
+import secrets
+from pathlib import Path
+
+from flask import Config
+
+DEFAULTS = dict(
+    SCHOOL_NAME="示范大学",
+    SCHOOL_NAME_EN="Demonstration University",
+    SCHOOL_CONTACT="registrar@demo.edu.cn",
+    # The school's names over the years, current first: old records carry old names.
+    SCHOOL_NAMES=[
+        {"name": "示范大学", "from": 2003, "until": None},
+        {"name": "示范学院", "from": 1985, "until": 2002},
+        {"name": "示范师范专科学校", "from": 1958, "until": 1984},
+    ],
+    BIND_ATTEMPTS_PER_DAY=10,
+    # Validity of a verification report, in months: 1 to this (the school may allow up to 12).
+    REPORT_MAX_MONTHS=6,
+    RATELIMIT_VERIFY="30 per minute",
+    # Records of graduates before this year are never offered (docs/domain.md).
+    ELIGIBLE_SINCE_YEAR=1991,
+    MESSAGE_BACKEND="outbox",
+    SMTP_HOST="127.0.0.1",
+    SMTP_PORT=25,
+    SMTP_USER="",
+    SMTP_PASSWORD="",
+    SMTP_STARTTLS=False,
+    MAIL_FROM="no-reply@demo.edu.cn",
+    SMS_GATEWAY_URL="",
+    SMS_GATEWAY_METHOD="POST",
+    SMS_GATEWAY_HEADERS={},
+    SMS_GATEWAY_BODY='{"to": "{to}", "text": "{body}"}',
+    SMS_GATEWAY_TIMEOUT=10,
+    RATELIMIT_STORAGE_URI="memory://",
+    RATELIMIT_HEADERS_ENABLED=True,
+    RATELIMIT_LOGIN="10 per minute;100 per hour",
+    RATELIMIT_SEND_CODE="5 per minute;30 per hour",
+    RATELIMIT_CHECK_CODE="20 per minute",
+    RATELIMIT_FORM="30 per minute",
+    RATELIMIT_UPLOAD="5 per hour",
+    # Behind a reverse proxy, how many proxies set X-Forwarded-For (0: none).
+    PROXY_HOPS=0,
+    BABEL_DEFAULT_LOCALE="zh",
+    BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+    BABEL_TRANSLATION_DIRECTORIES="translations",
+    MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+    APPEAL_PHOTO_MAX_BYTES=2 * 1024 * 1024,
+    SESSION_COOKIE_HTTPONLY=True,
+    SESSION_COOKIE_SAMESITE="Lax",
+    REMEMBER_COOKIE_HTTPONLY=True,
+    REMEMBER_COOKIE_SAMESITE="Lax",
+    WTF_CSRF_TIME_LIMIT=None,
+    COMPRESS_MIMETYPES=["text/html", "text/css", "text/javascript", "application/javascript",
+                        "application/json", "image/svg+xml"],
+    COMPRESS_ALGORITHM=["br", "gzip"],
+    COMPRESS_ALGORITHM_STREAMING=["br", "gzip", "deflate"],
+    COMPRESS_MIN_SIZE=300,
+    SEND_FILE_MAX_AGE_DEFAULT=365 * 24 * 3600,
+)
+
+
+def _secret_key(instance: Path) -> str:
+    path = instance / "secret_key"
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        except FileExistsError:
+            pass
+    return path.read_text().strip()
+
+
+def _env_overrides() -> dict:
+    """The environment variables the README promises, plus PORTAL_* for the rest."""
+    overrides = {}
+    for name in ("DATABASE_URL", "MESSAGE_BACKEND", "PORTAL_BASE_URL"):
+        if os.environ.get(name):
+            overrides[name] = os.environ[name]
+    return overrides
+
+
+def load(config: Config, instance: Path, test_config: dict | None = None) -> None:
+    """Fill `config`: defaults, then the instance folder's own config.py, then the
+    environment, then `test_config`; paths not set default to the instance folder."""
+    config.update(DEFAULTS)
+    # Relative to the instance folder (instance_relative_config), not this module.
+    config.from_pyfile("config.py", silent=True)
+    config.from_prefixed_env("PORTAL")
+    config.update(_env_overrides())
+    if test_config:
+        config.update(test_config)
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _secret_key(instance)
+    config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'portal.sqlite3'}")
+    config.setdefault("UPLOAD_DIR", str(instance / "uploads"))
+    config.setdefault("OUTBOX_PATH", str(instance / "outbox.jsonl"))
+    config.setdefault("REPORT_DIR", str(instance / "reports"))
+    config.setdefault("PORTAL_BASE_URL", "http://127.0.0.1:8000")
