@@ -10,12 +10,15 @@ from werkzeug.datastructures import FileStorage
 from wtforms import (BooleanField, PasswordField, RadioField, SelectField, StringField,
                      SubmitField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from services import identity, reports
 
 ID_TYPE_CHOICES = [SelectChoice(identity.RESIDENT_ID, _l("居民身份证")),
                    SelectChoice(identity.OTHER_ID, _l("其他（护照、港澳台居民证件等）"))]
+CHANNEL_CHOICES = [SelectChoice("sms", _l("手机短信")), SelectChoice("email", _l("邮箱"))]
+NEW_PASSWORD_HINT = _l("至少 8 位，须包含字母和数字，不能包含用户名或证件号码。")
+PASSWORDS_DIFFER = _l("两次输入的密码不一致。")
 
 
 class PortalForm(FlaskForm):
@@ -50,10 +53,15 @@ class CleanForm(PortalForm):
             raise ValidationError(str(error)) from None
 
 
+def id_type_field():
+    return RadioField(_l("证件类型"), choices=ID_TYPE_CHOICES, default=identity.RESIDENT_ID,
+                      invalid_choice_message=_l("请选择证件类型。"))
+
+
 class IdTypeMixin:
+    """Keeps the ID type (its field's choices check it) in `clean` with the other values."""
+
     def validate_id_type(self, field):
-        if field.data not in identity.ID_TYPES:
-            raise ValidationError(_l("请选择证件类型。"))
         self.clean[field.name] = field.data
 
 
@@ -65,12 +73,11 @@ class RegisterNoticeForm(PortalForm):
 class RegisterIdentityForm(IdTypeMixin, CleanForm):
     username = StringField(_l("用户名"), description=_l("用电子邮箱地址作用户名，登录和找回账号时使用。"))
     real_name = StringField(_l("姓名"), description=_l("与证件上的姓名一致，生僻字请照实输入。"))
-    id_type = RadioField(_l("证件类型"), choices=ID_TYPE_CHOICES, default=identity.RESIDENT_ID,
-                         validate_choice=False)
+    id_type = id_type_field()
     id_number = StringField(_l("证件号码"), description=_l("15 位旧号码会自动转换为 18 位。"))
     phone = StringField(_l("手机号码"), description=_l("用于接收校验码，找回密码时也会用到。"))
-    password = PasswordField(_l("密码"), description=_l("至少 8 位，须包含字母和数字，不能包含用户名或证件号码。"))
-    password_confirm = PasswordField(_l("确认密码"))
+    password = PasswordField(_l("密码"), description=NEW_PASSWORD_HINT)
+    password_confirm = PasswordField(_l("确认密码"), validators=[EqualTo("password", PASSWORDS_DIFFER)])
 
     def validate_username(self, field):
         self._normalise(field, identity.normalize_email)
@@ -91,25 +98,6 @@ class RegisterIdentityForm(IdTypeMixin, CleanForm):
         if problem:
             raise ValidationError(str(problem))
 
-    def validate_password_confirm(self, field):
-        if (field.data or "") != (self.password.data or ""):
-            raise ValidationError(_l("两次输入的密码不一致。"))
-
-
-class RegisterCodeForm(PortalForm):
-    SEND = "send"
-    CHECK = "check"
-
-    channel = RadioField(_l("获取方式"), choices=[SelectChoice("sms", _l("手机短信")), SelectChoice("email", _l("邮箱"))],
-                         default="sms", validate_choice=False)
-    code = StringField(_l("校验码"), description=_l("6 位数字，10 分钟内有效。"))
-    send = SubmitField(_l("获取校验码"))
-    check = SubmitField(_l("下一步"))
-
-    def validate_channel(self, field):
-        if field.data not in ("sms", "email"):
-            raise ValidationError(_l("请选择获取校验码的方式。"))
-
 
 class RegisterConfirmForm(PortalForm):
     yes = SubmitField(_l("是，信息无误"))
@@ -118,8 +106,7 @@ class RegisterConfirmForm(PortalForm):
 
 class AppealForm(IdTypeMixin, CleanForm):
     real_name = StringField(_l("姓名"))
-    id_type = RadioField(_l("证件类型"), choices=ID_TYPE_CHOICES, default=identity.RESIDENT_ID,
-                         validate_choice=False)
+    id_type = id_type_field()
     id_number = StringField(_l("证件号码"))
     contact_email = StringField(_l("联系邮箱"), description=_l("处理结果会发送到这个邮箱。"))
     photo = FileField(_l("手持证件照片"),
@@ -142,23 +129,23 @@ class LoginForm(PortalForm):
     remember = BooleanField(_l("在这台设备上保持登录"))
 
 
-class CodeStepForm(PortalForm):
-    """获取校验码 / 校验码, shared by recovery and the phone change."""
+class CodeSendForm(PortalForm):
+    """获取校验码, in every flow that sends one (the page shows it inside the code form)."""
 
-    channel = RadioField(_l("获取方式"), choices=[SelectChoice("sms", _l("手机短信")),
-                                               SelectChoice("email", _l("邮箱"))],
-                         default="sms", validate_choice=False)
-    code = StringField(_l("校验码"), description=_l("6 位数字，10 分钟内有效。"))
+    channel = RadioField(_l("获取方式"), choices=CHANNEL_CHOICES, default="sms",
+                         invalid_choice_message=_l("请选择获取校验码的方式。"))
 
-    def validate_channel(self, field):
-        if field.data not in ("sms", "email"):
-            raise ValidationError(_l("请选择获取校验码的方式。"))
+
+class CodeCheckForm(PortalForm):
+    """校验码, in every flow that checks one."""
+
+    code = StringField(_l("校验码"), description=_l("6 位数字，10 分钟内有效。"),
+                       validators=[DataRequired(_l("请填写校验码。"))])
 
 
 class RecoverUsernameForm(IdTypeMixin, CleanForm):
     real_name = StringField(_l("姓名"))
-    id_type = RadioField(_l("证件类型"), choices=ID_TYPE_CHOICES, default=identity.RESIDENT_ID,
-                         validate_choice=False)
+    id_type = id_type_field()
     id_number = StringField(_l("证件号码"))
 
     def validate_real_name(self, field):
@@ -169,20 +156,13 @@ class RecoverUsernameForm(IdTypeMixin, CleanForm):
 
 
 class RecoverPasswordForm(PortalForm):
-    login = StringField(_l("用户名"), description=_l("也可以填写手机号码或证件号码。"))
-
-    def validate_login(self, field):
-        if not (field.data or "").strip():
-            raise ValidationError(_l("请填写用户名、手机号码或证件号码。"))
+    login = StringField(_l("用户名"), description=_l("也可以填写手机号码或证件号码。"),
+                        validators=[DataRequired(_l("请填写用户名、手机号码或证件号码。"))])
 
 
 class NewPasswordForm(PortalForm):
-    password = PasswordField(_l("新密码"), description=_l("至少 8 位，须包含字母和数字，不能包含用户名或证件号码。"))
-    password_confirm = PasswordField(_l("确认新密码"))
-
-    def validate_password_confirm(self, field):
-        if (field.data or "") != (self.password.data or ""):
-            raise ValidationError(_l("两次输入的密码不一致。"))
+    password = PasswordField(_l("新密码"), description=NEW_PASSWORD_HINT)
+    password_confirm = PasswordField(_l("确认新密码"), validators=[EqualTo("password", PASSWORDS_DIFFER)])
 
 
 class AccountUsernameForm(CleanForm):
@@ -203,25 +183,15 @@ class AccountPhoneForm(CleanForm):
 
 class AccountPasswordForm(PortalForm):
     current_password = PasswordField(_l("当前密码"))
-    new_password = PasswordField(_l("新密码"), description=_l("至少 8 位，须包含字母和数字，不能包含用户名或证件号码。"))
-    password_confirm = PasswordField(_l("确认新密码"))
-
-    def validate_password_confirm(self, field):
-        if (field.data or "") != (self.new_password.data or ""):
-            raise ValidationError(_l("两次输入的密码不一致。"))
+    new_password = PasswordField(_l("新密码"), description=NEW_PASSWORD_HINT)
+    password_confirm = PasswordField(_l("确认新密码"),
+                                     validators=[EqualTo("new_password", PASSWORDS_DIFFER)])
 
 
 class AppealStatusForm(PortalForm):
-    reference = StringField(_l("申诉编号"), description=_l("提交申诉时页面上显示的编号，如 SS20261128-ABC234。"))
-    id_number = StringField(_l("证件号码"))
-
-    def validate_reference(self, field):
-        if not (field.data or "").strip():
-            raise ValidationError(_l("请填写申诉编号。"))
-
-    def validate_id_number(self, field):
-        if not (field.data or "").strip():
-            raise ValidationError(_l("请填写证件号码。"))
+    reference = StringField(_l("申诉编号"), description=_l("提交申诉时页面上显示的编号，如 SS20261128-ABC234。"),
+                            validators=[DataRequired(_l("请填写申诉编号。"))])
+    id_number = StringField(_l("证件号码"), validators=[DataRequired(_l("请填写证件号码。"))])
 
 
 class RecordBindForm(PortalForm):

@@ -64,17 +64,6 @@ class LoginEvent(BaseModel):
     success = BooleanField()
 
 
-class RegistrationDraft(BaseModel):
-    """Wizard state on the server; the browser only holds the random token."""
-
-    token = CharField(max_length=64, unique=True, default=new_token)
-    step = CharField(max_length=16)
-    data = SensitiveJSONField(default=dict)
-    password_hash = CharField(max_length=255, null=True)
-    created_at = DateTimeField(default=utcnow)
-    updated_at = DateTimeField(default=utcnow)
-
-
 class OneTimeCode(BaseModel):
     """A 6-digit 校验码, stored hashed, for one purpose and one destination."""
 
@@ -91,18 +80,26 @@ class OneTimeCode(BaseModel):
 
 
 class Challenge(BaseModel):
-    """A multi-step check in progress (account recovery, a phone change).
+    """A check in progress that someone can receive a 校验码: the registration
+    wizard, account recovery, a phone change (services.challenges runs them).
 
-    The browser holds only the token. `account` is empty when the details typed
-    matched nobody: the flow then runs exactly as for a real account, so the
-    answers do not tell whether an account exists.
+    The browser holds only the random token. `payload` keeps what the person
+    typed (an ID number, a new phone), encrypted; `step` is where a multi-step
+    flow stands. `account` is empty while registering, and in recovery when the
+    details typed matched nobody: that flow then runs exactly as for a real
+    account, so the answers do not tell whether an account exists.
     """
 
     token = CharField(max_length=64, unique=True, default=new_token)
     purpose = CharField(max_length=32)
     account = ForeignKeyField(Account, backref="challenges", null=True, on_delete="CASCADE")
+    step = CharField(max_length=16, default="code")
     payload = SensitiveJSONField(default=dict)
+    # The password chosen in the wizard, hashed as on an account; a column of its
+    # own lets migration 005 copy the old drafts in plain SQL.
+    password_hash = CharField(max_length=255, null=True)
     created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
     verified_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
 
@@ -309,5 +306,5 @@ class Verification(BaseModel):
     purpose = CharField(max_length=100, default="")
     ip = CharField(max_length=64, default="")
 
-ALL_MODELS = [Account, LoginEvent, RegistrationDraft, OneTimeCode, Challenge, Appeal,
+ALL_MODELS = [Account, LoginEvent, OneTimeCode, Challenge, Appeal,
               AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, Report, Verification]

@@ -1,5 +1,7 @@
-"""Accounts: password hashing, creation, login with lockout, audit entries."""
+"""Accounts: password hashing, creation, login with lockout, audit entries,
+and the changes a student makes on the account page."""
 import datetime
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -7,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from models import Account, AuditEntry, Challenge, LoginEvent, db, utcnow
-from services import codes, identity
+from services import challenges, identity
 from services.errors import ServiceError
 
 _hasher = PasswordHasher()
@@ -204,14 +206,9 @@ def change_password(account: Account, current_password: str, new_password: str, 
     notify(account, "password_changed.txt", postman=postman)
 
 
-PHONE_CHANGE = "change_phone"
-
-
-def _send_phone_code(challenge: Challenge, *, postman, ip: str) -> None:
-    new_phone = challenge.payload["phone"]
-    code = codes.issue(PHONE_CHANGE, challenge.token, "sms", new_phone, ip=ip)
-    postman.send("phone_change_code.txt", channel="sms", to=new_phone,
-                 code=code, minutes=codes.VALID_MINUTES)
+def phone_change(token: str | None, account: Account):
+    """The account's phone change in progress with this token, or None."""
+    return challenges.find(challenges.CHANGE_PHONE, token, account=account)
 
 
 def start_phone_change(account: Account, current_password: str, new_phone: str, *,
@@ -221,30 +218,58 @@ def start_phone_change(account: Account, current_password: str, new_phone: str, 
     if new_phone == account.phone:
         raise AccountError(_l("新手机号码与当前号码相同。"), field="new_phone")
     with db.atomic():
-        challenge = Challenge.create(purpose=PHONE_CHANGE, account=account,
+        challenge = challenges.start(challenges.CHANGE_PHONE, account=account,
                                      payload={"phone": new_phone})
-        _send_phone_code(challenge, postman=postman, ip=ip)
+        challenges.send_code(challenge, challenges.SMS, postman=postman, ip=ip)
     return challenge
 
 
-def resend_phone_code(challenge: Challenge, *, postman, ip: str) -> None:
-    _send_phone_code(challenge, postman=postman, ip=ip)
-
-
-def confirm_phone_change(challenge: Challenge, code: str, *, postman, ip: str) -> Account:
+def finish_phone_change(challenge: Challenge, *, postman, ip: str) -> str:
+    """The code to the new number was right: change the number, tell both
+    numbers; returns the new number masked."""
+    if challenge.verified_at is None:
+        raise AccountError(_l("请先完成校验码验证。"))
     account = challenge.account
     new_phone = challenge.payload["phone"]
-    codes.verify(PHONE_CHANGE, challenge.token, code)
     old_phone = account.phone
     with db.atomic():
         account.phone = new_phone
         account.save()
-        challenge.verified_at = challenge.finished_at = utcnow()
-        challenge.save()
+        challenges.finish(challenge)
         audit("account.phone_changed", account=account, ip=ip,
               detail=f"{identity.mask_phone(old_phone)} -> {identity.mask_phone(new_phone)}")
     for phone in {new_phone, old_phone} - {None, ""}:
         postman.send("phone_changed.txt", channel="sms", to=phone,
                      old_phone=identity.mask_phone(old_phone),
                      new_phone=identity.mask_phone(new_phone))
-    return account
+    return identity.mask_phone(new_phone)
+
+
+@dataclass(frozen=True)
+class LoginHistory:
+    recent: list            # the last 20 successful logins, newest first
+    failures: list          # failed attempts since the login before this session's
+
+
+def login_history(account: Account) -> LoginHistory:
+    recent = list(LoginEvent.select()
+                  .where(LoginEvent.account == account.id, LoginEvent.success == True)  # noqa: E712
+                  .order_by(LoginEvent.at.desc(), LoginEvent.id.desc()).limit(20))
+    failures = LoginEvent.select().where(LoginEvent.account == account.id,
+                                         LoginEvent.success == False)  # noqa: E712
+    # "Since the last success" means before the current session's own login.
+    if len(recent) > 1:
+        failures = failures.where(LoginEvent.at > recent[1].at)
+    return LoginHistory(recent=recent,
+                        failures=list(failures.order_by(LoginEvent.at.desc()).limit(50)))
+
+
+@dataclass(frozen=True)
+class Profile:
+    masked_id: str
+    masked_phone: str
+
+
+def profile(account: Account) -> Profile:
+    return Profile(masked_id=identity.mask_id(account.id_number or ""),
+                   masked_phone=identity.mask_phone(account.phone or ""))

@@ -1,7 +1,7 @@
 """校验码: 6-digit one-time codes sent by SMS or edu.cn e-mail.
 
-A code serves one purpose for one subject (a registration draft, an account)
-and is stored as a keyed hash. Rules: valid 10 minutes, 5 wrong tries, a new
+A code serves one purpose for one subject (a challenge's token) and is stored
+as a keyed hash. Rules: valid 10 minutes, 5 wrong tries, a new
 code no sooner than 60 seconds after the last, at most 5 codes an hour to one
 destination. Issuing a new code retires the older ones.
 """
@@ -23,6 +23,9 @@ MAX_PER_DESTINATION_PER_HOUR = 5
 
 
 class CodeError(ServiceError):
+    """A code refused or not issued; `retry_after` says how many seconds until
+    a new code may be had."""
+
     def __init__(self, message, field=None, *, retry_after: int = 0):
         super().__init__(message, field)
         self.retry_after = retry_after

@@ -1,118 +1,102 @@
-"""The real-name registration wizard: steps, draft state, and the final account.
+"""The real-name registration wizard: steps, the typed identity, the new account.
 
-The draft lives in the database, keyed by a random token the browser holds.
-The server decides which step comes next; a step ahead of the draft's
-progress cannot be reached.
+The wizard is a challenge (services.challenges.REGISTER): the browser holds
+its token, the server decides which step comes next, and a step ahead of the
+challenge's progress cannot be reached. The 校验码 step is the shared one.
 """
-import datetime
 import secrets
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from models import Appeal, RegistrationDraft, db, utcnow
-from services import accounts, codes, identity, uploads
+from models import Appeal, Challenge, db, utcnow
+from services import accounts, challenges, uploads
 from services.errors import ServiceError
 
-STEPS = ("notice", "identity", "code", "confirm")
-DRAFT_LIFETIME = datetime.timedelta(hours=2)
-CODE_PURPOSE = "register"
+FLOW = challenges.REGISTER
+STEPS = FLOW.steps
+IDENTITY_FIELDS = ("username", "real_name", "id_type", "id_number", "phone")
 
 
 class RegistrationError(ServiceError):
     pass
 
 
-def start_draft() -> RegistrationDraft:
-    return RegistrationDraft.create(step=STEPS[0])
+class IdentityTaken(RegistrationError):
+    """The username and/or the ID number already belong to an account; `taken`
+    maps each such field to its message."""
+
+    def __init__(self, taken: dict):
+        field, message = next(iter(taken.items()))
+        super().__init__(message, field=field)
+        self.taken = taken
 
 
-def find_draft(token: str | None, now=None):
-    if not token:
-        return None
-    draft = RegistrationDraft.get_or_none(RegistrationDraft.token == token)
-    if draft and draft.updated_at < (now or utcnow()) - DRAFT_LIFETIME:
-        draft.delete_instance()
-        return None
+def find(token: str | None):
+    return challenges.find(FLOW, token)
+
+
+def current_step(draft: Challenge | None) -> str:
+    return draft.step if draft else STEPS[0]
+
+
+def reachable(draft: Challenge | None, step: str) -> bool:
+    """Whether `step` may be shown or posted now (须知 always)."""
+    if step == STEPS[0]:
+        return True
+    return draft is not None and challenges.reachable(draft, step)
+
+
+def accept_notice(draft: Challenge | None) -> Challenge:
+    """Consent given: a new draft, or the same one moved on to 身份信息."""
+    if draft is None:
+        return challenges.start(FLOW, step="identity")
+    if STEPS.index(draft.step) < STEPS.index("identity"):
+        challenges.move(draft, "identity")
     return draft
 
 
-def reachable(draft: RegistrationDraft, step: str) -> bool:
-    return step in STEPS and STEPS.index(step) <= STEPS.index(draft.step)
-
-
-def _move(draft: RegistrationDraft, step: str) -> None:
-    draft.step = step
-    draft.updated_at = utcnow()
-    draft.save()
-
-
-def accept_notice(draft: RegistrationDraft) -> None:
-    if STEPS.index(draft.step) < STEPS.index("identity"):
-        _move(draft, "identity")
-
-
-def taken_fields(clean: dict) -> dict:
-    """Which of username / ID number already belong to an account."""
+def save_identity(draft: Challenge, clean: dict, password: str) -> None:
+    """Keep the typed identity; any change means the code must be checked again."""
     taken = {}
     if accounts.username_taken(clean["username"]):
         taken["username"] = _l("该用户名已被注册，请换一个；如果这是你的账号，请直接登录。")
     if accounts.id_number_taken(clean["id_number"]):
         taken["id_number"] = _l("该证件号码已被注册。")
-    return taken
-
-
-def save_identity(draft: RegistrationDraft, clean: dict, password: str) -> None:
-    """Keep the typed identity; any change means the code must be checked again."""
-    draft.data = {key: clean[key] for key in
-                  ("username", "real_name", "id_type", "id_number", "phone")}
+    if taken:
+        raise IdentityTaken(taken)
+    draft.payload = {key: clean[key] for key in IDENTITY_FIELDS}
     draft.password_hash = accounts.hash_password(password)
-    _move(draft, "code")
+    challenges.move(draft, "code")
 
 
-def destination(draft: RegistrationDraft, channel: str) -> str:
-    if channel == "email":
-        address = draft.data["username"]
-        if not identity.is_edu_email(address):
-            raise RegistrationError(
-                _l("邮箱方式只能用于以 edu.cn 结尾的教育网邮箱；你的用户名 %(address)s 不是，请选择手机短信。",
-                   address=address), field="channel")
-        return address
-    return draft.data["phone"]
+def identity_typed(draft: Challenge | None) -> dict:
+    """What was typed at 身份信息, to fill the form again (never the password)."""
+    return {key: draft.payload[key] for key in IDENTITY_FIELDS} if draft and draft.payload else {}
 
 
-def send_code(draft: RegistrationDraft, channel: str, *, postman, ip: str) -> str:
-    """Send a code; returns the masked destination to show the student."""
-    to = destination(draft, channel)
-    code = codes.issue(CODE_PURPOSE, draft.token, channel, to, ip=ip)
-    postman.send("register_code.txt", channel=channel, to=to,
-                 code=code, minutes=codes.VALID_MINUTES)
-    return identity.mask_email(to) if channel == "email" else identity.mask_phone(to)
+def back_to_identity(draft: Challenge) -> None:
+    challenges.move(draft, "identity")
 
 
-def check_code(draft: RegistrationDraft, code: str) -> None:
-    codes.verify(CODE_PURPOSE, draft.token, code)
-    _move(draft, "confirm")
+def confirm(draft: Challenge, *, ip: str):
+    """Create the account from a draft whose code was checked; the draft ends.
 
-
-def back_to_identity(draft: RegistrationDraft) -> None:
-    _move(draft, "identity")
-
-
-def confirm(draft: RegistrationDraft, *, ip: str):
-    """Create the account from a draft whose code was checked; the draft goes."""
+    The unique indexes decide a race for the same username or ID number; the
+    loser goes back to 身份信息 with the reason (AccountError names the field).
+    """
     if draft.step != "confirm":
         raise RegistrationError(_l("请先完成前面的步骤。"))
-    data = draft.data
+    data = draft.payload
     try:
         account = accounts.create_student(
             username=data["username"], real_name=data["real_name"], id_type=data["id_type"],
             id_number=data["id_number"], phone=data["phone"],
             password_hash=draft.password_hash, ip=ip)
-    except accounts.AccountError as error:
+    except accounts.AccountError:
         back_to_identity(draft)
-        raise RegistrationError(str(error), field=error.field) from None
-    draft.delete_instance()
+        raise
+    challenges.finish(draft)
     return account
 
 

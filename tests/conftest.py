@@ -103,6 +103,19 @@ def outbox(app):
 
 
 @pytest.fixture
+def postman(app):
+    """The app's Postman, for calling services that send messages."""
+    return app.extensions["postman"]
+
+
+@pytest.fixture
+def fixed_code(monkeypatch):
+    """Every 校验码 issued is 000042, so a test can type the right one without an outbox."""
+    monkeypatch.setattr("services.codes.secrets.randbelow", lambda n: 42)
+    return "000042"
+
+
+@pytest.fixture
 def make_account(app):
     counter = itertools.count(1)
 

@@ -1,5 +1,5 @@
 """Test data shared by the test modules: accounts, records, reports, import files,
-images, the registration wizard and the outbox.
+images, the registration wizard (and its drafts from before migration 005) and the outbox.
 
 Plain functions with explicit arguments; conftest.py wraps some of them in
 fixtures. Test modules import shared helpers from here, never from each other
@@ -7,17 +7,20 @@ fixtures. Test modules import shared helpers from here, never from each other
 """
 import base64
 import csv
+import datetime
 import io
 import json
 import re
 import zipfile
 from pathlib import Path
 
+import peewee
 import pytest
 from openpyxl import Workbook
 from PIL import Image
 from stdnum.cn import ric
 
+import crypto
 import models
 from services import accounts, pdf, reports, signing
 from services.identity import certificate_key
@@ -190,6 +193,44 @@ def walk_to(client, outbox, step, **changes):
     assert client.post("/register/code/send", data={"channel": "sms"}).status_code == 200
     response = client.post("/register/code", data={"channel": "sms", "code": outbox.last_code()})
     assert response.headers["Location"].endswith("/register/confirm")
+
+
+# --- a database from before migration 005 (registration drafts) -------------------
+
+DRAFT_TYPED = dict(username="wang@example.edu.cn", real_name="王𠮷", id_type="居民身份证",
+                   id_number=EXAMPLE_ID, phone="13812345678")
+
+
+def add_draft_and_challenge(step="code"):
+    """A draft mid-wizard and a verified password reset, as the schema before 005 held
+    them; returns the draft's last step time."""
+    now = models.utcnow().replace(microsecond=0)
+    peewee.Table("registrationdraft").bind(models.db).insert(
+        token="draft-token", step=step,
+        data=crypto.encrypt(json.dumps(DRAFT_TYPED, ensure_ascii=False)),
+        password_hash="$argon2id$hash", created_at=now - datetime.timedelta(minutes=5),
+        updated_at=now).execute()
+    peewee.Table("challenge").bind(models.db).insert(
+        token="reset-token", purpose="reset_password", payload=crypto.encrypt("{}"),
+        created_at=now, verified_at=now).execute()
+    return now
+
+
+def assert_draft_became_a_challenge(app, now, step="code"):
+    """Same token, same data and step after 005: the student's session carries on."""
+    draft = models.Challenge.get(models.Challenge.token == "draft-token")
+    assert (draft.purpose, draft.step, draft.payload) == ("register", step, DRAFT_TYPED)
+    assert draft.password_hash == "$argon2id$hash" and draft.account is None
+    assert draft.updated_at == now and draft.finished_at is None
+    reset = models.Challenge.get(models.Challenge.token == "reset-token")
+    assert reset.step == "new_password" and reset.updated_at == reset.created_at
+    assert "registrationdraft" not in models.db.get_tables()
+
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["register_draft"] = "draft-token"
+    page = client.get("/register/").get_data(as_text=True)
+    assert "第 3 步：获取校验码" in page and "138****5678" in page
 
 
 # --- import files ----------------------------------------------------------------

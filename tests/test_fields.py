@@ -35,10 +35,11 @@ def test_clearing_a_value_clears_its_index(db, make_account):
 
 
 def test_json_documents_are_encrypted_at_rest(db):
-    draft = models.RegistrationDraft.create(
-        step="identity", data={"real_name": "张三", "id_number": "11010519491231002X"})
-    raw = db.execute_sql("SELECT data FROM registrationdraft WHERE id = ?",
+    draft = models.Challenge.create(
+        purpose="register", step="identity",
+        payload={"real_name": "张三", "id_number": "11010519491231002X"})
+    raw = db.execute_sql("SELECT payload FROM challenge WHERE id = ?",
                          (draft.id,)).fetchone()[0]
     assert raw.startswith("v1:") and "11010519491231002X" not in raw
-    assert models.RegistrationDraft.get_by_id(draft.id).data == {
+    assert models.Challenge.get_by_id(draft.id).payload == {
         "real_name": "张三", "id_number": "11010519491231002X"}

@@ -17,9 +17,11 @@ import pytest
 from peewee import PostgresqlDatabase
 
 import models
+from cli import migration_router
 from models import Account
 from services.accounts import AccountError
-from tests.factories import csv_bytes, enrollment, identity, resident_id, walk_to
+from tests.factories import (add_draft_and_challenge, assert_draft_became_a_challenge,
+                             csv_bytes, enrollment, identity, resident_id, walk_to)
 
 
 def _free_port():
@@ -83,6 +85,16 @@ def test_migrations_and_encrypted_fields_on_postgres(app, make_account):
     # The unique index is the last word; the service turns it into a message.
     with pytest.raises(AccountError, match="证件号码已被注册"):
         make_account(username="again@example.edu.cn", id_number="11010519491231002X")
+
+
+def test_migration_005_keeps_drafts_on_postgres(app):
+    """005 rolled back and run again over data, as an upgraded server runs it."""
+    with models.db.connection_context():
+        router = migration_router()
+        router.rollback()
+        now = add_draft_and_challenge()
+        router.run()
+        assert_draft_became_a_challenge(app, now)
 
 
 def test_registration_and_race_on_postgres(app, outbox):

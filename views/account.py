@@ -3,10 +3,12 @@ from flask import Blueprint, current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from forms import AccountPasswordForm, AccountPhoneForm, AccountUsernameForm, CodeStepForm
-from models import LoginEvent
-from services import accounts, appeals, codes, identity, messaging, recovery
-from views import limit_posts, client_ip, is_htmx, leave_to, postman, render_component
+from forms import AccountPasswordForm, AccountPhoneForm, AccountUsernameForm, CodeCheckForm
+from services import accounts, appeals, challenges
+from services.errors import ServiceError
+from services.messaging import MessagingError
+from views import advance, client_ip, form_error, leave_to, limit_posts, postman, render_component
+from views.codes import CodeSteps, add_code_views
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -19,10 +21,9 @@ def _signed_in():
     return None
 
 
-
 def _done(message):
     flash(message, "info")
-    return leave_to(url_for("account.account_profile"))
+    return leave_to(url_for(".profile"))
 
 
 def _render(section, form=None, status=200, **extra):
@@ -31,150 +32,109 @@ def _render(section, form=None, status=200, **extra):
 
 
 @bp.get("/", strict_slashes=False)
-def account_profile():
-    return render_component(
-        "account/page.html", "account/_section.html", section="profile",
-        masked_id=identity.mask_id(current_user.id_number or ""),
-        masked_phone=identity.mask_phone(current_user.phone or ""))
+def profile():
+    return _render("profile", profile=accounts.profile(current_user))
 
 
 @bp.route("/username", methods=["GET", "POST"])
 @limit_posts("RATELIMIT_FORM")
-def account_username():
+def username():
     form = AccountUsernameForm()
-    if not form.is_submitted():
-        return _render("username", form)
-    if form.validate():
+    if form.validate_on_submit():
         try:
             accounts.change_username(current_user, form.clean["new_username"],
                                      form.current_password.data,
                                      postman=postman(), ip=client_ip())
-        except accounts.AccountError as error:
-            getattr(form, error.field).errors = [str(error)]
+        except ServiceError as error:
+            form_error(form, error)
         else:
             return _done(_("用户名已改为 %(username)s。", username=current_user.username))
-    return _render("username", form, 422)
+    return _render("username", form, 422 if form.is_submitted() else 200)
 
 
 @bp.route("/password", methods=["GET", "POST"])
 @limit_posts("RATELIMIT_LOGIN")
-def account_password():
+def password():
     form = AccountPasswordForm()
-    if not form.is_submitted():
-        return _render("password", form)
-    if form.validate():
+    if form.validate_on_submit():
         try:
             accounts.change_password(current_user, form.current_password.data,
                                      form.new_password.data,
                                      postman=postman(), ip=client_ip())
-        except accounts.AccountError as error:
-            getattr(form, error.field).errors = [str(error)]
+        except ServiceError as error:
+            form_error(form, error)
         else:
             # Other sessions ended with the old session version; this one is renewed.
             account = current_user._get_current_object()
             session.clear()
             login_user(account)
             return _done(_("密码已修改，其他设备上的登录已全部退出。"))
-    return _render("password", form, 422)
+    return _render("password", form, 422 if form.is_submitted() else 200)
 
 
 def _phone_challenge():
-    challenge = recovery.find_challenge(session.get(PHONE_CHALLENGE), accounts.PHONE_CHANGE)
-    if challenge and challenge.account_id == current_user.id:
-        return challenge
-    return None
+    return accounts.phone_change(session.get(PHONE_CHALLENGE), current_user)
 
 
-def _render_phone_code(challenge, form=None, status=200, sent=False):
-    return _render("phone_code", form or CodeStepForm(formdata=None), status,
-                   masked_new_phone=identity.mask_phone(challenge.payload["phone"]), sent=sent)
+def _render_phone_code(challenge, form=None, status=200):
+    return _render("phone_code", form or CodeCheckForm(formdata=None), status,
+                   code=challenges.code_step(challenge))
 
 
 @bp.route("/phone", methods=["GET", "POST"])
 @limit_posts("RATELIMIT_SEND_CODE")
-def account_phone():
+def phone():
     form = AccountPhoneForm()
     if not form.is_submitted():
         challenge = _phone_challenge()
         if challenge:
             return _render_phone_code(challenge)
-        return _render("phone", form)
-    if form.validate():
+    if form.validate_on_submit():
         try:
             challenge = accounts.start_phone_change(
                 current_user, form.current_password.data, form.clean["new_phone"],
                 postman=postman(), ip=client_ip())
-        except accounts.AccountError as error:
-            getattr(form, error.field).errors = [str(error)]
-        except codes.CodeError as error:
-            form.new_phone.errors = [str(error)]
-        except messaging.MessagingError:
+        except ServiceError as error:
+            # A code that cannot go to the new number (the hourly limit) is about that number.
+            form_error(form, error, "new_phone")
+        except MessagingError:
             current_app.logger.exception("sending a phone-change code failed")
-            form.new_phone.errors = [_("校验码发送失败，请稍后再试。")]
+            form_error(form, _("校验码发送失败，请稍后再试。"), "new_phone")
         else:
             session[PHONE_CHALLENGE] = challenge.token
-            flash(_("校验码已发送至新号码 %(phone)s。", phone=identity.mask_phone(challenge.payload["phone"])), "info")
-            if is_htmx():
-                return _render_phone_code(challenge, sent=True)
-            return redirect(url_for("account.account_phone"), 303)
-    return _render("phone", form, 422)
+            flash(_("校验码已发送至新号码 %(phone)s。",
+                    phone=challenges.code_step(challenge).masked_phone), "info")
+            return advance(url_for(".phone"), lambda: _render_phone_code(challenge))
+    return _render("phone", form, 422 if form.is_submitted() else 200)
 
 
-@bp.post("/phone/send")
-@limit_posts("RATELIMIT_SEND_CODE")
-def account_phone_send():
-    challenge = _phone_challenge()
-    if challenge is None:
-        return redirect(url_for("account.account_phone"), 303)
-    try:
-        accounts.resend_phone_code(challenge, postman=postman(), ip=client_ip())
-    except codes.CodeError as error:
-        form = CodeStepForm(formdata=None)
-        form.code.errors = [str(error)]
-        return _render_phone_code(challenge, form, 422)
-    flash(_("校验码已重新发送。"), "info")
-    return _render_phone_code(challenge, sent=True)
-
-
-@bp.post("/phone/check")
-@limit_posts("RATELIMIT_CHECK_CODE")
-def account_phone_check():
-    challenge = _phone_challenge()
-    if challenge is None:
-        return redirect(url_for("account.account_phone"), 303)
-    form = CodeStepForm()
-    try:
-        if not (form.code.data or "").strip():
-            raise codes.CodeError(_("请填写校验码。"))
-        accounts.confirm_phone_change(challenge, form.code.data,
-                                      postman=postman(), ip=client_ip())
-    except codes.CodeError as error:
-        form.code.errors = [str(error)]
-        return _render_phone_code(challenge, form, 422)
+def _phone_changed(challenge):
+    shown = accounts.finish_phone_change(challenge, postman=postman(), ip=client_ip())
     session.pop(PHONE_CHALLENGE, None)
-    return _done(_("手机号码已改为 %(phone)s。", phone=identity.mask_phone(challenge.payload["phone"])))
+    return _done(_("手机号码已改为 %(phone)s。", phone=shown))
+
+
+add_code_views(bp, CodeSteps(
+    find=_phone_challenge,
+    lost=lambda: redirect(url_for(".phone"), 303),
+    render=lambda challenge, send_form, form, status: _render_phone_code(challenge, form, status),
+    sent=lambda shown_to: _("校验码已重新发送。"),
+    passed=_phone_changed,
+), send_rule="/phone/send", check_rule="/phone/check", prefix="phone_code")
 
 
 @bp.post("/phone/cancel")
-def account_phone_cancel():
+def phone_cancel():
     session.pop(PHONE_CHALLENGE, None)
-    return leave_to(url_for("account.account_profile"))
+    return leave_to(url_for(".profile"))
 
 
 @bp.get("/logins")
-def account_logins():
-    recent = list(LoginEvent.select()
-                  .where(LoginEvent.account == current_user.id, LoginEvent.success == True)  # noqa: E712
-                  .order_by(LoginEvent.at.desc(), LoginEvent.id.desc()).limit(20))
-    failures = LoginEvent.select().where(LoginEvent.account == current_user.id,
-                                         LoginEvent.success == False)  # noqa: E712
-    # "Since the last success" means before the current session's own login.
-    if len(recent) > 1:
-        failures = failures.where(LoginEvent.at > recent[1].at)
-    return _render("logins", logins=recent,
-                   failures=list(failures.order_by(LoginEvent.at.desc()).limit(50)))
+def logins():
+    history = accounts.login_history(current_user)
+    return _render("logins", logins=history.recent, failures=history.failures)
 
 
-@bp.get("/appeals")
-def account_appeals():
+@bp.get("/appeals", endpoint="appeals")
+def appeal_list():
     return _render("appeals", appeals=appeals.for_account(current_user))

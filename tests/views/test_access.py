@@ -5,11 +5,11 @@ from werkzeug.routing import IntegerConverter
 # Endpoints anyone may use without an account. Adding one here is a decision.
 PUBLIC = {
     "static", "home.index", "home.language", "auth.login", "auth.logout",
-    "register.register_start", "register.register_step", "register.register_notice",
-    "register.register_identity", "register.register_code_send", "register.register_code_check",
-    "register.register_confirm", "register.register_appeal", "register.register_appeal_status",
-    "recover.recover_show", "recover.recover_identify", "recover.recover_send",
-    "recover.recover_check", "recover.recover_new_password", "recover.recover_restart",
+    "register.start", "register.step", "register.notice",
+    "register.identity", "register.code_send", "register.code_check",
+    "register.confirm", "register.appeal", "register.appeal_status",
+    "recover.show", "recover.identify", "recover.code_send",
+    "recover.code_check", "recover.new_password", "recover.restart",
     "verify.index", "verify.code", "verify.code_pdf", "verify.certificate",
     "verify.pdf", "api.report",
 }

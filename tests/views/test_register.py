@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 import models
-from models import Account, Appeal, RegistrationDraft
+from models import Account, Appeal, Challenge
 from tests.factories import identity, walk_to
 
 HX = {"HX-Request": "true"}
@@ -33,13 +33,13 @@ def test_consent_is_required(client, db):
     response = client.post("/register/notice", data={})
     assert response.status_code == 422
     assert "请先阅读须知并勾选同意" in text(response)
-    assert RegistrationDraft.select().count() == 0
+    assert Challenge.select().count() == 0
 
 
 def test_get_does_not_create_a_draft(client, db):
     client.get("/register/")
     client.get("/register/notice")
-    assert RegistrationDraft.select().count() == 0
+    assert Challenge.select().count() == 0
 
 
 def test_consent_moves_to_identity_with_and_without_htmx(client):
@@ -90,18 +90,19 @@ def test_identity_errors_are_422_beside_the_field(client, field, value, message)
 
 def test_identity_normalises_what_was_typed(client, db, outbox):
     walk_to(client, outbox, "code")
-    draft = RegistrationDraft.get()
-    assert draft.data["id_number"] == "11010519491231002X"
-    assert draft.data["phone"] == "13812345678"
-    assert draft.data["real_name"] == "王𠮷"
+    draft = Challenge.get()
+    assert draft.purpose == "register" and draft.step == "code"
+    assert draft.payload["id_number"] == "11010519491231002X"
+    assert draft.payload["phone"] == "13812345678"
+    assert draft.payload["real_name"] == "王𠮷"
     assert draft.password_hash.startswith("$argon2")
-    raw = db.execute_sql("SELECT data FROM registrationdraft").fetchone()[0]
+    raw = db.execute_sql("SELECT payload FROM challenge").fetchone()[0]
     assert "11010519491231002X" not in raw and "13812345678" not in raw
 
 
 def test_legacy_and_full_width_ids_are_accepted(client, db, outbox):
     walk_to(client, outbox, "code", id_number="１１０１０５４９１２３１００２")
-    assert RegistrationDraft.get().data["id_number"] == "11010519491231002X"
+    assert Challenge.get().payload["id_number"] == "11010519491231002X"
 
 
 # --- order of steps ----------------------------------------------------------
@@ -214,7 +215,8 @@ def test_yes_creates_the_account_and_logs_in(client, outbox, db):
     account = Account.get(Account.username == "wang@example.edu.cn")
     assert account.real_name == "王𠮷" and account.id_number == "11010519491231002X"
     assert account.phone == "13812345678"
-    assert RegistrationDraft.select().count() == 0
+    draft = Challenge.get()                   # finished, and nothing typed is kept
+    assert draft.finished_at is not None and draft.payload == {} and draft.password_hash is None
     done = client.get("/register/done")
     assert done.status_code == 200 and "注册成功" in text(done)
     assert models.AuditEntry.get().action == "account.registered"

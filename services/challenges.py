@@ -1,0 +1,187 @@
+"""One way to check that someone receives a 校验码, for every flow that needs it.
+
+Registration, 找回用户名, 忘记密码 and the phone change differ only in data: a
+`Flow` says how long its challenge lives, how the code may travel, where it
+goes and which message carries it, and whether unknown people get a decoy.
+The flow's own service (registration, recovery, accounts) decides what
+happens before the code and acts once it is right, then calls `finish`.
+A new flow of this kind (changing an e-mail address, say) is a new `Flow` in
+FLOWS and a message template, nothing more.
+
+The codes themselves follow services.codes: valid 10 minutes, 5 wrong tries,
+60 s between sends, 5 an hour to one destination.
+"""
+import datetime
+from dataclasses import dataclass
+from typing import Callable
+
+from flask_babel import lazy_gettext as _l
+
+from models import Challenge, utcnow
+from services import codes, identity
+from services.codes import CodeError
+from services.errors import ServiceError
+
+SMS = "sms"
+EMAIL = "email"
+CODE_STEP = "code"
+
+
+@dataclass(frozen=True)
+class Flow:
+    purpose: str                  # stored on the challenge and on its codes
+    lifetime: datetime.timedelta
+    channels: tuple[str, ...]     # how the code may travel
+    # (challenge, channel) -> the address the code goes to, None for nowhere.
+    destination: Callable[[Challenge, str], str | None]
+    template: str                 # the message that carries the code (templates/messages)
+    steps: tuple[str, ...] = (CODE_STEP,)   # a right code moves to the step after "code"
+    # Unknown people (no account) go through the same motions, with codes sent
+    # nowhere that never pass, so no answer tells whether an account exists.
+    decoy: bool = False
+    # The lifetime counts from the last step rather than from the start.
+    sliding: bool = False
+
+
+@dataclass(frozen=True)
+class CodeStep:
+    """What a page asking for the code shows."""
+    step: str
+    channels: tuple[str, ...]
+    resend_wait: int              # seconds until 获取校验码 works again
+    masked_phone: str             # where an SMS goes; empty when that must not be shown
+    email_allowed: bool
+
+
+def typed(sms: str = "phone", email: str = "username"):
+    """Destination rule: the address the person typed, kept in the payload."""
+    def destination(challenge: Challenge, channel: str) -> str:
+        return challenge.payload[email if channel == EMAIL else sms]
+    return destination
+
+
+def bound(challenge: Challenge, channel: str) -> str | None:
+    """Destination rule: the account's bound phone, or its username for e-mail."""
+    account = challenge.account
+    if account is None:
+        return None
+    return account.username if channel == EMAIL else account.phone
+
+
+REGISTER = Flow("register", datetime.timedelta(hours=2), (SMS, EMAIL), typed(),
+                "register_code.txt", steps=("notice", "identity", CODE_STEP, "confirm"),
+                sliding=True)
+FIND_USERNAME = Flow("recover_username", datetime.timedelta(minutes=30), (SMS,), bound,
+                     "recover_username_code.txt", decoy=True)
+RESET_PASSWORD = Flow("reset_password", datetime.timedelta(minutes=30), (SMS, EMAIL), bound,
+                      "recover_password_code.txt", steps=(CODE_STEP, "new_password"), decoy=True)
+CHANGE_PHONE = Flow("change_phone", datetime.timedelta(minutes=30), (SMS,), typed(),
+                    "phone_change_code.txt")
+
+FLOWS = {flow.purpose: flow for flow in (REGISTER, FIND_USERNAME, RESET_PASSWORD, CHANGE_PHONE)}
+
+
+def flow_of(challenge: Challenge) -> Flow:
+    return FLOWS[challenge.purpose]
+
+
+def start(flow: Flow, *, account=None, payload: dict | None = None,
+          step: str | None = None) -> Challenge:
+    return Challenge.create(purpose=flow.purpose, account=account, payload=payload or {},
+                            step=step or flow.steps[0])
+
+
+def find(flow: Flow, token: str | None, *, account=None, now=None) -> Challenge | None:
+    """The flow's challenge with this token, while it runs; with `account`, only
+    if it is that account's. An expired challenge is deleted."""
+    if not token:
+        return None
+    challenge = Challenge.get_or_none(Challenge.token == token, Challenge.purpose == flow.purpose,
+                                      Challenge.finished_at.is_null())
+    if challenge is None or (account is not None and challenge.account_id != account.id):
+        return None
+    since = challenge.updated_at if flow.sliding else challenge.created_at
+    if since < (now or utcnow()) - flow.lifetime:
+        challenge.delete_instance()
+        return None
+    return challenge
+
+
+def reachable(challenge: Challenge, step: str) -> bool:
+    steps = flow_of(challenge).steps
+    return step in steps and steps.index(step) <= steps.index(challenge.step)
+
+
+def move(challenge: Challenge, step: str, now=None) -> None:
+    """Go to `step`; at or before the code step, the code must be checked again."""
+    steps = flow_of(challenge).steps
+    if CODE_STEP in steps and steps.index(step) <= steps.index(CODE_STEP):
+        challenge.verified_at = None
+    challenge.step = step
+    challenge.updated_at = now or utcnow()
+    challenge.save()
+
+
+def _destination(flow: Flow, challenge: Challenge, channel: str) -> str | None:
+    """Where a code goes; e-mail only to edu.cn addresses."""
+    if channel not in flow.channels:
+        raise ServiceError(_l("请选择获取校验码的方式。"), field="channel")
+    address = flow.destination(challenge, channel)
+    if channel == EMAIL and address and not identity.is_edu_email(address):
+        if flow.decoy:
+            return None
+        raise ServiceError(
+            _l("邮箱方式只能用于以 edu.cn 结尾的教育网邮箱；你的用户名 %(address)s 不是，请选择手机短信。",
+               address=address), field="channel")
+    return address
+
+
+def send_code(challenge: Challenge, channel: str, *, postman, ip: str, now=None) -> str:
+    """Issue a code and send it; returns the destination masked for the screen
+    (empty in decoy flows). With no destination the code is issued all the
+    same, to "nowhere", so the resend and hourly limits behave alike."""
+    flow = flow_of(challenge)
+    to = _destination(flow, challenge, channel)
+    code = codes.issue(flow.purpose, challenge.token, channel, to or f"nowhere:{challenge.token}",
+                       ip=ip, now=now)
+    if to is None:
+        return ""
+    postman.send(flow.template, channel=channel, to=to, code=code, minutes=codes.VALID_MINUTES)
+    if flow.decoy:
+        return ""
+    return identity.mask_email(to) if channel == EMAIL else identity.mask_phone(to)
+
+
+def check_code(challenge: Challenge, code: str, now=None) -> None:
+    """Accept the code (or raise CodeError) and move to the step after it."""
+    flow = flow_of(challenge)
+    now = now or utcnow()
+    codes.verify(flow.purpose, challenge.token, code, now=now)
+    if flow.decoy and challenge.account is None:
+        # Nobody received this code; a lucky guess must not look different.
+        raise CodeError(_l("校验码不正确。"))
+    following = flow.steps[flow.steps.index(CODE_STEP) + 1:]
+    if following:
+        challenge.step = following[0]
+    challenge.verified_at = challenge.updated_at = now
+    challenge.save()
+
+
+def finish(challenge: Challenge, now=None) -> None:
+    """The flow is done: the challenge is no longer found and keeps nothing typed."""
+    challenge.finished_at = now or utcnow()
+    challenge.payload = {}
+    challenge.password_hash = None
+    challenge.save()
+
+
+def code_step(challenge: Challenge, now=None) -> CodeStep:
+    flow = flow_of(challenge)
+    phone = None if flow.decoy or SMS not in flow.channels else flow.destination(challenge, SMS)
+    email = None if flow.decoy or EMAIL not in flow.channels else flow.destination(challenge, EMAIL)
+    return CodeStep(
+        step=challenge.step, channels=flow.channels,
+        resend_wait=codes.seconds_until_resend(flow.purpose, challenge.token, now),
+        masked_phone=identity.mask_phone(phone) if phone else "",
+        email_allowed=EMAIL in flow.channels and (flow.decoy or identity.is_edu_email(email or "")))
+
