@@ -10,6 +10,7 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
+import crypto
 from models import CorrectionRequest, Record, db, utcnow
 from services import accounts, messaging, uploads
 from services.columns import KINDS, Kind, clean_values
@@ -57,10 +58,8 @@ def file_request(account, kind: Kind, record: Record, attr: str, proposed: str, 
     path = None
     if evidence:
         extension = _evidence_extension(evidence, max_bytes)
-        folder = Path(upload_dir) / "evidence"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{secrets.token_hex(12)}.{extension}"
-        path.write_bytes(evidence)
+        path = Path(upload_dir) / "evidence" / f"{secrets.token_hex(12)}.{extension}"
+        crypto.write_private(path, evidence)  # sealed: it may show an ID number
     try:
         with db.atomic():
             request = CorrectionRequest.create(

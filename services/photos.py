@@ -6,7 +6,6 @@ from the registrar but is read as if it came from anyone: a zip bomb or a name
 like "../../x.jpg" must not fill the disk or write outside the upload folder.
 """
 import io
-import os
 import unicodedata
 import zipfile
 import zlib
@@ -15,6 +14,7 @@ from pathlib import Path
 from peewee import chunked
 from PIL import Image, ImageOps
 
+import crypto
 from models import utcnow
 from services import identity, uploads
 from services.columns import Kind
@@ -162,8 +162,7 @@ def store(kind: Kind, photos: dict, upload_dir: Path) -> int:
         return 0
     model = kind.model
     field = model._meta.fields[key_field(kind)]
-    folder = Path(upload_dir) / "photos" / kind.key
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = crypto.private_dir(Path(upload_dir) / "photos" / kind.key)
     now, stored = utcnow(), 0
     for chunk in chunked(list(photos), LOOKUP_CHUNK):
         query = model.select(model.id, field, model.photo).where(field.in_(chunk))
@@ -172,9 +171,8 @@ def store(kind: Kind, photos: dict, upload_dir: Path) -> int:
             path = folder / f"{record_id}.jpg"
             if current == relative and path.exists() and path.read_bytes() == photos[key]:
                 continue
-            partial = path.with_suffix(".part")
-            partial.write_bytes(photos[key])
-            os.replace(partial, path)
+            # A face, no number: kept plain, but for this user only.
+            crypto.write_private(path, photos[key], sealed=False)
             model.update(photo=relative, updated_at=now).where(model.id == record_id).execute()
             stored += 1
     return stored
