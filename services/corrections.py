@@ -33,6 +33,9 @@ def _evidence_extension(data: bytes, max_bytes: int) -> str:
         raise CorrectionError(_l("证明材料不能超过 2 MB。"), field="evidence")
     if data.startswith(b"%PDF-"):
         return "pdf"
+    if uploads.too_many_pixels(data):
+        raise CorrectionError(_l("图片像素过多（上限 %(megapixels)s 百万像素），请缩小后再上传。",
+                                 megapixels=uploads.MAX_UPLOAD_PIXELS // 1_000_000), field="evidence")
     kind = uploads.image_format(data)
     if kind not in uploads.PHOTO_EXTENSIONS:
         raise CorrectionError(_l("证明材料只接受 JPG、PNG 或 PDF 文件。"), field="evidence")

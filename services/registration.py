@@ -140,6 +140,9 @@ def new_appeal_reference(now=None) -> str:
 
 def file_appeal(clean: dict, photo: bytes, *, upload_dir, max_bytes: int, ip: str) -> Appeal:
     import crypto  # local: keeps this change inside file_appeal while registration.py is reworked
+    if photo and len(photo) <= max_bytes and uploads.too_many_pixels(photo):
+        raise RegistrationError(_l("图片像素过多（上限 %(megapixels)s 百万像素），请缩小后再上传。",
+                                   megapixels=uploads.MAX_UPLOAD_PIXELS // 1_000_000), field="photo")
     extension = _checked_photo(photo, max_bytes)
     reference = new_appeal_reference()
     path = Path(upload_dir) / "appeals" / f"{reference}.{extension}"

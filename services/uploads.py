@@ -8,15 +8,38 @@ import crypto
 from models import Appeal, CorrectionRequest, Report
 
 PHOTO_EXTENSIONS = {"JPEG": "jpg", "PNG": "png"}
+# An uploaded photo or scan (appeal, evidence) above this is refused before it is
+# decoded: 50 megapixels is more than any phone camera's normal photo, while a
+# 48 KB PNG can claim 20000 x 20000 (a decompression bomb).
+MAX_UPLOAD_PIXELS = 50_000_000
+_BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+
+
+def too_many_pixels(data: bytes, max_pixels: int = MAX_UPLOAD_PIXELS) -> bool:
+    """Whether `data` is an image whose header claims more than `max_pixels`.
+
+    Only the header is read (Pillow decodes nothing on open); something that is
+    not an image at all is False here and left to image_format."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except _BOMB:
+        return True
+    except Exception:  # not an image, or a damaged one: image_format decides
+        return False
+    return width * height > max_pixels
 
 
 def image_format(data: bytes):
-    """Pillow's name for the image format ("JPEG", "PNG", …), or None for a non-image."""
+    """Pillow's name for the image format ("JPEG", "PNG", …), or None for a non-image
+    or one that claims too many pixels (check too_many_pixels first for a clear message)."""
+    if too_many_pixels(data):
+        return None
     try:
         with Image.open(io.BytesIO(data)) as image:
             found = image.format
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, *_BOMB):
         return None
     return found
 
