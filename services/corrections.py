@@ -32,6 +32,12 @@ def _evidence_extension(data: bytes, max_bytes: int) -> str:
     if len(data) > max_bytes:
         raise CorrectionError(_l("证明材料不能超过 2 MB。"), field="evidence")
     if data.startswith(b"%PDF-"):
+        problem = uploads.pdf_problem(data)
+        if problem == "encrypted":
+            raise CorrectionError(_l("证明材料是加密的 PDF，请上传未加密的文件。"), field="evidence")
+        if problem:
+            raise CorrectionError(_l("证明材料不是有效的 PDF 文件，请重新导出后再上传。"),
+                                  field="evidence")
         return "pdf"
     if uploads.too_many_pixels(data):
         raise CorrectionError(_l("图片像素过多（上限 %(megapixels)s 百万像素），请缩小后再上传。",

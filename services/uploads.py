@@ -3,6 +3,7 @@ import io
 from pathlib import Path, PurePosixPath
 
 from PIL import Image, UnidentifiedImageError
+from pypdf import PdfReader
 
 import crypto
 from models import Appeal, CorrectionRequest, Report
@@ -42,6 +43,22 @@ def image_format(data: bytes):
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, *_BOMB):
         return None
     return found
+
+
+def pdf_problem(data: bytes):
+    """None for a PDF that parses (at least one page, not encrypted), else "encrypted"
+    or "invalid": a file that merely starts with %PDF- is not a document."""
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            return "encrypted"
+        if len(reader.pages) < 1:
+            return "invalid"
+        for page in reader.pages:
+            page.mediabox  # noqa: B018 (reading it parses the page)
+    except Exception:  # pypdf raises many kinds of errors for a damaged file
+        return "invalid"
+    return None
 
 
 def basename(name: str) -> str:

@@ -4,7 +4,6 @@ and evidence served to staff as a download, never inline."""
 import io
 import struct
 import time
-import zipfile
 import zlib
 
 import pytest
@@ -14,7 +13,7 @@ import models
 from models import CorrectionRequest
 from services import accounts, photos
 from services.columns import KINDS
-from tests.factories import PASSWORD, zip_bytes
+from tests.factories import minimal_pdf, zip_bytes
 
 
 def bomb_png(width=20000, height=20000):
@@ -33,15 +32,6 @@ def bomb_png(width=20000, height=20000):
 def png(size=(60, 80)):
     buffer = io.BytesIO()
     Image.new("RGB", size, (200, 180, 160)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def minimal_pdf():
-    from pypdf import PdfWriter
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    buffer = io.BytesIO()
-    writer.write(buffer)
     return buffer.getvalue()
 
 
