@@ -3,6 +3,7 @@ import base64
 import hashlib
 import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 from flask import Flask, g, request, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -36,7 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     instance = Path(os.environ.get("PORTAL_INSTANCE_DIR", "instance")).resolve()
     if test_config and "INSTANCE_DIR" in test_config:
         instance = Path(test_config["INSTANCE_DIR"]).resolve()
-    instance.mkdir(parents=True, exist_ok=True)
+    # Everything in the instance folder is for the portal's own user only (0700 / 0600).
+    crypto.private_dir(instance)
 
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
     app.session_interface = _SessionInterface()
@@ -49,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     crypto.configure(instance / "keys")
     app.extensions["school_keys"] = signing.load_or_create(
         instance / "keys", app.config["SCHOOL_NAME"], app.config["SCHOOL_NAME_EN"])
+    crypto.tighten(instance / "keys")
     _init_database(app)
     # Built now, so a wrong messaging setting stops the start, not a student's first code.
     app.extensions["postman"] = Postman.from_config(app.config)
@@ -112,8 +115,11 @@ def _load_account(user_id: str):
 def _init_database(app: Flask) -> None:
     url = app.config["DATABASE_URL"]
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
+        # secure_delete: what an update or a delete replaces is overwritten, not left
+        # in free pages (values stored before encryption, by an older version).
         database = connect(url, pragmas={
-            "journal_mode": "wal", "foreign_keys": 1,
+            "journal_mode": "wal", "foreign_keys": 1, "secure_delete": 1,
             "busy_timeout": 5000, "synchronous": "normal"})
     else:
         database = connect(url)
@@ -129,6 +135,20 @@ def _init_database(app: Flask) -> None:
     def _db_close(exc):
         if g.pop("opened_db", False) and not models.db.is_closed():
             models.db.close()
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the database file 0600 before SQLite does (it would make it 0644); its
+    -wal and -shm files take the database file's mode."""
+    name = urlparse(url).path[1:]  # as playhouse.db_url reads it
+    if not name or name.startswith(":memory:"):
+        return
+    path = Path(name)
+    crypto.private_dir(path.parent)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, crypto.FILE_MODE))
+    for companion in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if companion.exists() and companion.stat().st_mode & 0o077:
+            os.chmod(companion, crypto.FILE_MODE)
 
 
 def _static_url_builder(app: Flask):

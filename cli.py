@@ -17,10 +17,17 @@ def migration_router() -> Router:
 def register(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db():
-        """Create the database or bring its schema up to date."""
+        """Create the database or bring its schema up to date; seal the files stored
+        in clear by older versions and make the instance folder private (idempotent)."""
+        import crypto
+        from services import uploads
         with models.db.connection_context():
             done = migration_router().run()
+            sealed = uploads.seal_stored_files(app.config["UPLOAD_DIR"], app.config["REPORT_DIR"])
+        tightened = crypto.tighten(app.instance_path)
         click.echo(f"database ready ({len(done)} migration(s) applied)")
+        if sealed or tightened:
+            click.echo(f"{sealed} stored file(s) sealed, {tightened} permission(s) tightened")
 
     @app.cli.command("make-migration")
     @click.argument("name")

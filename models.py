@@ -128,7 +128,8 @@ class AuditEntry(BaseModel):
     account = ForeignKeyField(Account, backref="audit_entries", null=True, on_delete="SET NULL")
     actor = CharField(max_length=254)
     action = CharField(max_length=64)
-    detail = TextField(default="")
+    # Encrypted: a correction's detail names the old and new value (an ID number).
+    detail = SensitiveField(default="")
     ip = CharField(max_length=64, default="")
     at = DateTimeField(default=utcnow, index=True)
 
@@ -246,8 +247,9 @@ class CorrectionRequest(BaseModel):
     kind = CharField(max_length=16)
     record_id = IntegerField()
     field = CharField(max_length=32)
-    current_value = TextField(default="")
-    proposed_value = TextField()
+    # Encrypted: the field corrected may be the ID number.
+    current_value = SensitiveField(default="")
+    proposed_value = SensitiveField()
     reason = TextField()
     evidence_path = CharField(max_length=255, null=True)
     status = CharField(max_length=16, default=PENDING)
@@ -283,7 +285,8 @@ class Report(BaseModel):
     # The code is a bearer secret: kept encrypted (the owner can see it again)
     # and looked up through the keyed hash in `code_index`.
     code = SensitiveField(unique=True)
-    snapshot = TextField()
+    # JSON text, encrypted: it holds the code and, on 学籍 and 学位 reports, the ID number.
+    snapshot = SensitiveField()
     issued_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(index=True)
     closed_at = DateTimeField(null=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
+import crypto
 from models import CorrectionRequest, Record, db, utcnow
 from services import accounts, messaging, uploads
 from services.columns import KINDS, Kind, clean_values
@@ -31,7 +32,16 @@ def _evidence_extension(data: bytes, max_bytes: int) -> str:
     if len(data) > max_bytes:
         raise CorrectionError(_l("证明材料不能超过 2 MB。"), field="evidence")
     if data.startswith(b"%PDF-"):
+        problem = uploads.pdf_problem(data)
+        if problem == "encrypted":
+            raise CorrectionError(_l("证明材料是加密的 PDF，请上传未加密的文件。"), field="evidence")
+        if problem:
+            raise CorrectionError(_l("证明材料不是有效的 PDF 文件，请重新导出后再上传。"),
+                                  field="evidence")
         return "pdf"
+    if uploads.too_many_pixels(data):
+        raise CorrectionError(_l("图片像素过多（上限 %(megapixels)s 百万像素），请缩小后再上传。",
+                                 megapixels=uploads.MAX_UPLOAD_PIXELS // 1_000_000), field="evidence")
     kind = uploads.image_format(data)
     if kind not in uploads.PHOTO_EXTENSIONS:
         raise CorrectionError(_l("证明材料只接受 JPG、PNG 或 PDF 文件。"), field="evidence")
@@ -57,10 +67,8 @@ def file_request(account, kind: Kind, record: Record, attr: str, proposed: str, 
     path = None
     if evidence:
         extension = _evidence_extension(evidence, max_bytes)
-        folder = Path(upload_dir) / "evidence"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{secrets.token_hex(12)}.{extension}"
-        path.write_bytes(evidence)
+        path = Path(upload_dir) / "evidence" / f"{secrets.token_hex(12)}.{extension}"
+        crypto.write_private(path, evidence)  # sealed: it may show an ID number
     try:
         with db.atomic():
             request = CorrectionRequest.create(

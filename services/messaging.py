@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import re
 import smtplib
 import ssl
@@ -54,6 +55,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Mapping
+
+import crypto
 
 __all__ = ["MessagingError", "Message", "OutboxBackend", "SmtpBackend", "HttpSmsGateway"]
 
@@ -101,8 +104,10 @@ class OutboxBackend:
             line = line.replace(raw, escaped)
         data = (line + "\n").encode("utf-8")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "ab", buffering=0) as fh:
+            crypto.private_dir(self.path.parent)
+            # For this user only: the file holds phone numbers and codes.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, crypto.FILE_MODE)
+            with os.fdopen(fd, "ab", buffering=0) as fh:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
                 try:
                     written = fh.write(data)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
+import crypto
 from models import Record, Report, Verification, db, utcnow
 from services import accounts
 from services.errors import ServiceError
@@ -159,15 +160,15 @@ def issue(account, kind_key: str, record: Record, months, *, config, render, ip:
     code = new_code()
     snapshot = make_snapshot(kind_key, record, code, issued_at, expires_at, config=config)
     pdf = render(snapshot)
-    folder = Path(config["REPORT_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = crypto.private_dir(config["REPORT_DIR"])
     with db.atomic():
         report = Report.create(account=account, kind=kind_key, record_id=record.id, code=code,
                                snapshot=json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
                                issued_at=issued_at, expires_at=expires_at,
                                pdf_sha256=hashlib.sha256(pdf).hexdigest())
         path = folder / f"{report.id}-{secrets.token_hex(8)}.pdf"
-        path.write_bytes(pdf)
+        # Sealed on disk (it shows the code and the ID number); served as signed.
+        crypto.write_private(path, pdf)
         report.pdf_path = str(path.relative_to(folder))
         report.save()
         accounts.audit("report.issued", account=account, ip=ip, detail=f"{kind_key}:{record.id}")

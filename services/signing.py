@@ -24,6 +24,8 @@ from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+import crypto
+
 KEY_FILE = "school-signing.key"
 CERT_FILE = "school-signing.crt"
 VALIDITY = datetime.timedelta(days=3653)
@@ -82,7 +84,7 @@ def load_or_create(key_dir, school_name: str, school_name_en: str) -> SigningKey
 
 
 def _create(key_path: Path, cert_path: Path, school_name: str, school_name_en: str):
-    key_path.parent.mkdir(parents=True, exist_ok=True)
+    crypto.private_dir(key_path.parent)
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     key_pem = key.private_bytes(serialization.Encoding.PEM,
                                 serialization.PrivateFormat.PKCS8,
@@ -96,9 +98,7 @@ def _create(key_path: Path, cert_path: Path, school_name: str, school_name_en: s
         fh.write(key_pem)
     cert = _self_signed_certificate(key, school_name, school_name_en)
     # Write-then-rename, so a reader never sees half a certificate.
-    tmp_path = cert_path.with_name(f".{cert_path.name}.{os.getpid()}")
-    tmp_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    os.replace(tmp_path, cert_path)
+    crypto.write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM), sealed=False)
 
 
 def _self_signed_certificate(key, school_name: str, school_name_en: str) -> x509.Certificate:

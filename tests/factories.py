@@ -117,6 +117,16 @@ def create_record(kind_key, n=1, **fields):
         return model.get_by_id(model.create(**values).id)
 
 
+def minimal_pdf() -> bytes:
+    """A one-page blank PDF that parses (evidence must be a real PDF)."""
+    from pypdf import PdfWriter
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
 # --- reports -------------------------------------------------------------------
 
 def report_renderer(app):

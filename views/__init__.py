@@ -1,11 +1,15 @@
 """Blueprints, one per audience, and the helpers they share."""
+import io
 import unicodedata
 from pathlib import Path
 from urllib.parse import unquote
 
 from flask import (Flask, abort, current_app, make_response, redirect, render_template,
-                   request, send_from_directory)
+                   request, send_file)
 from flask_babel import get_locale
+from werkzeug.security import safe_join
+
+import crypto
 
 from extensions import limiter
 from services.columns import KINDS
@@ -84,11 +88,17 @@ def school_keys():
 
 def send_private_file(folder, relative_path: str | None, *, max_age: int = 0, **options):
     """A stored file (an upload, a signed report) for the one person allowed to see it:
-    the path cannot leave `folder`, shared caches never keep it, and an empty path or a
+    the path cannot leave `folder`, a sealed file is served as it was before sealing
+    (crypto.write_private), shared caches never keep it, and an empty path or a
     missing file is a 404."""
     if not relative_path:
         abort(404)
-    response = send_from_directory(Path(folder), relative_path, max_age=max_age, **options)
+    path = safe_join(str(folder), relative_path)
+    if path is None or not Path(path).is_file():
+        abort(404)
+    options.setdefault("download_name", Path(path).name)
+    response = send_file(io.BytesIO(crypto.read_private(path)), max_age=max_age,
+                         etag=False, **options)
     response.cache_control.private = True
     response.cache_control.public = False
     return response

@@ -78,7 +78,9 @@ def correction(request_id):
 @bp.get("/corrections/<int:request_id>/evidence")
 def correction_evidence(request_id):
     item = get_object_or_404(CorrectionRequest, CorrectionRequest.id == request_id)
-    return send_private_file(current_app.config["UPLOAD_DIR"], item.evidence_path)
+    # A download, never shown inline: the file came from a student.
+    return send_private_file(current_app.config["UPLOAD_DIR"], item.evidence_path,
+                             as_attachment=True)
 
 
 # --- 申诉 -------------------------------------------------------------------------

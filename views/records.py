@@ -97,7 +97,7 @@ def evidence(request_id):
     correction = get_object_or_404(CorrectionRequest, CorrectionRequest.id == request_id,
                                    CorrectionRequest.account == current_user.id)
     return send_private_file(current_app.config["UPLOAD_DIR"], correction.evidence_path,
-                             max_age=3600)
+                             max_age=3600, as_attachment=True)
 
 
 @bp.route("/bind", methods=["GET", "POST"])

@@ -5,6 +5,7 @@ import json
 import pytest
 import time_machine
 
+import crypto
 from models import Report, Verification
 from services import reports
 from services.reports import ReportError
@@ -69,7 +70,8 @@ def test_issue_snapshot_code_pdf_and_expiry(app, db, owner, diploma, issue):
     assert "id_number" not in keys and "certificate_number" in keys   # the diploma hides the ID
     assert snapshot["verify_url"] == f"http://portal.test/verify/{report.code}"
     stored = (app.config["REPORT_DIR"] + "/" + report.pdf_path)
-    assert open(stored, "rb").read().startswith(b"%PDF-")
+    assert crypto.read_private(stored).startswith(b"%PDF-")    # sealed on disk
+    assert not open(stored, "rb").read().startswith(b"%PDF-")
     raw = db.execute_sql("SELECT code, code_index FROM report").fetchone()
     assert report.code not in raw[0] and raw[1] != report.code
 

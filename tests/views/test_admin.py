@@ -6,7 +6,7 @@ from PIL import Image
 
 from models import Account, Appeal, CorrectionRequest, Diploma, Enrollment
 from services import accounts
-from tests.factories import PASSWORD, csv_bytes, enrollment
+from tests.factories import PASSWORD, csv_bytes, enrollment, minimal_pdf
 
 HX = {"HX-Request": "true"}
 
@@ -46,7 +46,7 @@ def pending_correction(app, student, make_record, login):
     client.post("/login", data={"login": "zhang@example.edu.cn", "password": PASSWORD})
     client.post(f"/records/diploma/{record.id}/correct", content_type="multipart/form-data",
                 data={"field": "major", "proposed_value": "汉语言文学（师范）", "reason": "证书原件",
-                      "evidence": (io.BytesIO(b"%PDF-1.4\n%%EOF"), "x.pdf")})
+                      "evidence": (io.BytesIO(minimal_pdf()), "x.pdf")})
     return CorrectionRequest.get()
 
 

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from models import CorrectionRequest, Diploma
-from tests.factories import PASSWORD, walk_to
+from tests.factories import PASSWORD, minimal_pdf, walk_to
 
 HX = {"HX-Request": "true"}
 
@@ -190,7 +190,7 @@ def test_bad_corrections_are_422_and_nothing_is_stored(app, signed_in, my_record
 
 
 def test_pdf_evidence_is_accepted(signed_in, my_record, db):
-    response = correct(signed_in, my_record, evidence=(io.BytesIO(b"%PDF-1.4\n%%EOF"), "x.pdf"))
+    response = correct(signed_in, my_record, evidence=(io.BytesIO(minimal_pdf()), "x.pdf"))
     assert response.status_code == 303
 
 
