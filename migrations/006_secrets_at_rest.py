@@ -1,4 +1,4 @@
-"""Migration 005_secrets_at_rest.py: encrypt the values that were stored in clear.
+"""Migration 006_secrets_at_rest.py: encrypt the values that were stored in clear.
 
 Report.snapshot (the code, and the ID number on 学籍 and 学位 reports),
 CorrectionRequest.current_value / proposed_value (an ID number when that is the
