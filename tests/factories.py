@@ -207,6 +207,12 @@ def walk_to(client, outbox, step, **changes):
 
 # --- a database from before migration 005 (registration drafts) -------------------
 
+def roll_back_to(router, name: str) -> None:
+    """Undo the migrations applied after `name`, newest first."""
+    while router.done and router.done[-1] != name:
+        router.rollback()
+
+
 DRAFT_TYPED = dict(username="wang@example.edu.cn", real_name="王𠮷", id_type="居民身份证",
                    id_number=EXAMPLE_ID, phone="13812345678")
 

@@ -23,7 +23,7 @@ from PIL import Image
 import models
 from models import CorrectionRequest, Report
 from services import accounts, reports
-from tests.factories import EXAMPLE_ID, AppClient, create_record, resident_id, walk_to
+from tests.factories import EXAMPLE_ID, create_record, resident_id, walk_to
 
 PHONE = "13812345678"
 NEW_ID = resident_id(birth="19491231", sequence=8)
@@ -157,7 +157,7 @@ def test_instance_files_and_folders_are_private(journey_app):
 
 
 def test_rows_and_files_stored_in_clear_before_are_converted(app, runner, make_account):
-    """Migration 005 encrypts old rows; `init-db` seals old files and tightens modes."""
+    """Migration 006 encrypts old rows; `init-db` seals old files and tightens modes."""
     from cli import migration_router
     account = make_account()
     upload_dir = Path(app.config["UPLOAD_DIR"])

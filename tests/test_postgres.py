@@ -20,7 +20,7 @@ import models
 from cli import migration_router
 from models import Account
 from services.accounts import AccountError
-from tests.factories import (add_draft_and_challenge, assert_draft_became_a_challenge,
+from tests.factories import (add_draft_and_challenge, assert_draft_became_a_challenge, roll_back_to,
                              csv_bytes, enrollment, identity, resident_id, walk_to)
 
 
@@ -91,7 +91,7 @@ def test_migration_005_keeps_drafts_on_postgres(app):
     """005 rolled back and run again over data, as an upgraded server runs it."""
     with models.db.connection_context():
         router = migration_router()
-        router.rollback()
+        roll_back_to(router, "004_reports")
         now = add_draft_and_challenge()
         router.run()
         assert_draft_became_a_challenge(app, now)
