@@ -1,12 +1,14 @@
 """账户: profile, username / phone / password changes, login history, appeals."""
-from flask import Blueprint, current_app, flash, redirect, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from forms import AccountPasswordForm, AccountPhoneForm, AccountUsernameForm, CodeStepForm
+from forms import (AccountPasswordForm, AccountPhoneForm, AccountUsernameForm, AppealAnswerForm,
+                   CodeStepForm)
 from models import LoginEvent
 from services import accounts, appeals, codes, identity, messaging, recovery
-from views import limit_posts, client_ip, is_htmx, leave_to, postman, render_component
+from views import (limit_posts, client_ip, form_error, is_htmx, leave_to, postman,
+                   render_component)
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -177,4 +179,26 @@ def account_logins():
 
 @bp.get("/appeals")
 def account_appeals():
-    return _render("appeals", appeals=appeals.for_account(current_user))
+    return _render("appeals", appeals=appeals.for_account(current_user),
+                   answer_form=AppealAnswerForm(formdata=None))
+
+
+@bp.post("/appeals/<int:appeal_id>/answer")
+@limit_posts("RATELIMIT_FORM")
+def account_appeal_answer(appeal_id):
+    """The ID holder's side of an appeal against their ID number, for staff."""
+    form = AppealAnswerForm()
+    if form.validate():
+        try:
+            answered = appeals.answer(appeal_id, current_user, form.answer.data, ip=client_ip())
+        except appeals.AppealError as error:
+            form_error(form, error, "answer")
+        else:
+            if answered is None:
+                abort(404)
+            flash(_("你的说明已提交，学校核实时会看到。"), "info")
+            return leave_to(url_for("account.account_appeals"))
+    elif not any(a.id == appeal_id for a in appeals.for_account(current_user)):
+        abort(404)
+    return _render("appeals", status=422, appeals=appeals.for_account(current_user),
+                   answer_form=form, answering=appeal_id)
