@@ -39,15 +39,23 @@ def register(app: Flask) -> None:
     @app.cli.command("create-admin")
     @click.argument("username")
     @click.option("--password", required=True, help="at least 8 characters, letters and digits")
-    def create_admin(username, password):
-        """Create a registrar account, or reset its password."""
-        from services import accounts
+    @click.option("--reset-totp", is_flag=True,
+                  help="also remove the second factor (lost phone and recovery codes); "
+                       "the next login enrols a new one")
+    def create_admin(username, password, reset_totp):
+        """Create a registrar account, or reset its password. The second factor
+        (动态验证码) is enrolled at the account's first login and kept on a reset
+        unless --reset-totp is given."""
+        from services import accounts, staff_auth
         with models.db.connection_context():
             try:
-                account, created = accounts.create_or_reset_admin(username, password)
+                account, created = staff_auth.create_or_reset_admin(username, password,
+                                                                    reset_totp=reset_totp)
             except accounts.AccountError as error:
                 raise click.ClickException(str(error)) from None
         click.echo(f"{'created' if created else 'updated'} admin {account.username}")
+        if reset_totp and not created:
+            click.echo("second factor removed: enrol again at the next login")
 
     @app.cli.command("import-records")
     @click.option("--kind", required=True,

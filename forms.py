@@ -273,3 +273,28 @@ class AdminImportForm(PortalForm):
     table = FileField(_l("数据文件"), description=_l("CSV（UTF-8 或 GB18030）或 XLSX，第一行为中文列名。"),
                       validators=[FileRequired(_l("请选择数据文件。"))])
     photos = FileField(_l("照片压缩包（可选）"), description=_l("ZIP，照片以学号或证书编号命名。"))
+
+
+class SecondFactorForm(PortalForm):
+    """动态验证码: the registrar's second factor at login."""
+
+    code = StringField(_l("动态验证码"),
+                       description=_l("身份验证器应用上显示的 6 位数字；手机不在身边时，可以填写一个恢复码。"))
+
+
+class SecondFactorEnrolForm(PortalForm):
+    code = StringField(_l("动态验证码"),
+                       description=_l("添加后，填写身份验证器应用上现在显示的 6 位数字。"))
+
+
+class AppealAnswerForm(PortalForm):
+    answer = TextAreaField(_l("你的说明"),
+                           description=_l("例如：这个证件号码是我本人的，可以提供证件原件。最多 500 字。"))
+
+    def validate_answer(self, field):
+        text = (field.data or "").strip()
+        if not text:
+            raise ValidationError(_l("请填写你的说明。"))
+        if len(text) > 500:
+            raise ValidationError(_l("最多 500 字。"))
+        field.data = text

@@ -122,6 +122,9 @@ class Appeal(BaseModel):
     created_at = DateTimeField(default=utcnow)
     decided_at = DateTimeField(null=True)
     ip = CharField(max_length=64, default="")
+    # The ID holder's answer (their own words; may hold personal data).
+    holder_answer = SensitiveField(null=True)
+    holder_answered_at = DateTimeField(null=True)
 
 
 class AuditEntry(BaseModel):
@@ -309,5 +312,33 @@ class Verification(BaseModel):
     purpose = CharField(max_length=100, default="")
     ip = CharField(max_length=64, default="")
 
+
+# --- the registrar's second factor (TOTP, RFC 6238) ---------------------------
+
+class StaffTotp(BaseModel):
+    """A staff account's authenticator secret. `enrolled_at` is empty until the
+    person has typed a right code once; `last_counter` is the time step of the last
+    code used (a code works once); `failed` counts wrong codes in a row and
+    `generation` is bumped after too many, which voids every pending login."""
+
+    account = ForeignKeyField(Account, unique=True, on_delete="CASCADE")
+    secret = SensitiveField()
+    enrolled_at = DateTimeField(null=True)
+    last_counter = IntegerField(null=True)
+    failed = IntegerField(default=0)
+    generation = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+
+
+class StaffRecoveryCode(BaseModel):
+    """A one-time recovery code, stored as a keyed hash (crypto.blind_index)."""
+
+    account = ForeignKeyField(Account, backref="recovery_codes", on_delete="CASCADE")
+    code_hash = CharField(max_length=64, index=True)
+    used_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
 ALL_MODELS = [Account, LoginEvent, OneTimeCode, Challenge, Appeal,
-              AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, Report, Verification]
+              AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, Report, Verification,
+              StaffTotp, StaffRecoveryCode]

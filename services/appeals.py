@@ -40,10 +40,41 @@ def current_holder(appeal: Appeal):
 
 
 def for_account(account: Account):
+    """Appeals against the account's ID number. Shown to the holder as a neutral
+    notice: never the reference (it lets the appellant follow the appeal) nor who
+    filed it."""
     if not account.id_number:
         return []
     return list(Appeal.select().where(Appeal.id_number.matches(account.id_number))
                 .order_by(Appeal.created_at.desc()))
+
+
+ANSWER_MAX = 500
+
+
+def answer(appeal_id: int, account: Account, text: str, *, ip: str = "") -> Appeal | None:
+    """The ID holder's answer to a pending appeal against their ID number, for staff.
+
+    Returns None when `account` does not hold the appeal's ID number (the caller
+    answers 404: a stranger learns nothing). Only the answer columns are written."""
+    text = (text or "").strip()
+    if not account.id_number:
+        return None
+    appeal = Appeal.get_or_none(Appeal.id == appeal_id,
+                                Appeal.id_number.matches(account.id_number))
+    if appeal is None:
+        return None
+    if not text:
+        raise AppealError(_l("请填写你的说明。"), field="answer")
+    if len(text) > ANSWER_MAX:
+        raise AppealError(_l("最多 500 字。"), field="answer")
+    with db.atomic():
+        written = Appeal.update(holder_answer=text, holder_answered_at=utcnow()).where(
+            Appeal.id == appeal.id, Appeal.status == Appeal.PENDING).execute()
+        if not written:
+            raise AppealError(_l("学校已经处理了这条申诉，不能再补充说明。"), field="answer")
+        accounts.audit("appeal.answered", account=account, ip=ip, detail=appeal.reference)
+    return Appeal.get_by_id(appeal.id)
 
 
 def _tell_appellant(appeal: Appeal, postman) -> None:

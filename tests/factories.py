@@ -75,6 +75,41 @@ def sign_in(client, username, password=PASSWORD):
     return response
 
 
+def second_factor_code(username, *, at=None):
+    """A TOTP code the registrar's authenticator app would show, for a step not used
+    yet (a code works once): the current step, or the next one if it is used."""
+    import time
+
+    import pyotp
+    opened = models.db.connect(reuse_if_open=True)
+    try:
+        factor = (models.StaffTotp.select().join(models.Account)
+                  .where(models.Account.username == username).get())
+    finally:
+        if opened:
+            models.db.close()
+    now = int(time.time() if at is None else at) // 30
+    counter = now - 1 if factor.last_counter is None else max(now - 1, factor.last_counter + 1)
+    assert counter <= now + 1, "three staff logins in one 30-second step: travel in time"
+    return pyotp.TOTP(factor.secret).at(counter * 30)
+
+
+def sign_in_staff(client, username, password):
+    """Log a registrar in: password, then enrolment (first time) or the code page.
+    Returns the recovery codes when this login enrolled, else None."""
+    response = client.post("/login", data={"login": username, "password": password})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    if response.headers["Location"] == "/login/enrol":
+        assert client.get("/login/enrol").status_code == 200
+        done = client.post("/login/enrol", data={"code": second_factor_code(username)})
+        assert done.status_code == 200, done.get_data(as_text=True)
+        return re.findall(r"<li><code>([A-Z0-9-]+)</code></li>", done.get_data(as_text=True))
+    assert response.headers["Location"] == "/login/code"
+    done = client.post("/login/code", data={"code": second_factor_code(username)})
+    assert done.status_code == 303, done.get_data(as_text=True)
+    return None
+
+
 # --- records -------------------------------------------------------------------
 
 RECORD_DEFAULTS = {

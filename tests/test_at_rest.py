@@ -23,7 +23,8 @@ from PIL import Image
 import models
 from models import CorrectionRequest, Report
 from services import accounts, reports
-from tests.factories import EXAMPLE_ID, create_record, resident_id, walk_to
+from tests.factories import (EXAMPLE_ID, create_record, resident_id, roll_back_to, sign_in_staff,
+                             walk_to)
 
 PHONE = "13812345678"
 NEW_ID = resident_id(birth="19491231", sequence=8)
@@ -76,8 +77,7 @@ def _journey(app, outbox):
         assert verifier.get(f"/verify/{code}/pdf").data == pdf.data
 
     office = app.test_client()
-    assert office.post("/login", data={"login": "office@example.edu.cn",
-                                       "password": "registrar-42"}).status_code == 303
+    sign_in_staff(office, "office@example.edu.cn", "registrar-42")
     with models.db.connection_context():
         correction = CorrectionRequest.get()
     evidence = office.get(f"/admin/corrections/{correction.id}/evidence")
@@ -166,7 +166,7 @@ def test_rows_and_files_stored_in_clear_before_are_converted(app, runner, make_a
     old_file.write_bytes(_png())
     os.chmod(old_file, 0o644)
     with models.db.connection_context():
-        migration_router().rollback()  # back to the schema of rows written in clear
+        roll_back_to(migration_router(), "005_one_challenge")  # rows were written in clear
         models.db.execute_sql(
             "INSERT INTO correctionrequest (account_id, kind, record_id, field, current_value,"
             " proposed_value, reason, evidence_path, status, created_at)"

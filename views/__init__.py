@@ -142,8 +142,9 @@ def user_agent() -> str:
 
 def register_blueprints(app: Flask) -> None:
     from views import (account, admin, api, auth, errors, home, records, recover, register,
-                       reports, verify)
-    for module in (home, auth, register, recover, account, records, reports, verify, api, admin):
+                       reports, staff, verify)
+    for module in (home, auth, staff, register, recover, account, records, reports, verify, api,
+                   admin):
         app.register_blueprint(module.bp)
     errors.register(app)
     app.jinja_env.globals["label_for"] = label_for

@@ -1,9 +1,10 @@
 """账户: profile, username / phone / password changes, login history, appeals."""
-from flask import Blueprint, current_app, flash, redirect, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from forms import AccountPasswordForm, AccountPhoneForm, AccountUsernameForm, CodeCheckForm
+from forms import (AccountPasswordForm, AccountPhoneForm, AccountUsernameForm, AppealAnswerForm,
+                   CodeCheckForm)
 from services import accounts, appeals, challenges
 from services.errors import ServiceError
 from services.messaging import MessagingError
@@ -137,4 +138,26 @@ def logins():
 
 @bp.get("/appeals", endpoint="appeals")
 def appeal_list():
-    return _render("appeals", appeals=appeals.for_account(current_user))
+    return _render("appeals", appeals=appeals.for_account(current_user),
+                   answer_form=AppealAnswerForm(formdata=None))
+
+
+@bp.post("/appeals/<int:appeal_id>/answer", endpoint="appeal_answer")
+@limit_posts("RATELIMIT_FORM")
+def answer_appeal(appeal_id):
+    """The ID holder's side of an appeal against their ID number, for staff."""
+    form = AppealAnswerForm()
+    if form.validate_on_submit():
+        try:
+            answered = appeals.answer(appeal_id, current_user, form.answer.data, ip=client_ip())
+        except appeals.AppealError as error:
+            form_error(form, error, "answer")
+        else:
+            if answered is None:
+                abort(404)
+            flash(_("你的说明已提交，学校核实时会看到。"), "info")
+            return leave_to(url_for(".appeals"))
+    elif not any(a.id == appeal_id for a in appeals.for_account(current_user)):
+        abort(404)
+    return _render("appeals", status=422, appeals=appeals.for_account(current_user),
+                   answer_form=form, answering=appeal_id)

@@ -3,9 +3,9 @@
 Only registrar accounts (role admin) get in; a student is told the page does
 not exist, a stranger is asked to log in.
 """
-from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask import Blueprint, abort, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, logout_user
 from playhouse.flask_utils import get_object_or_404
 
 from forms import AdminDecisionForm, AdminImportForm
@@ -15,6 +15,7 @@ from services import corrections as correction_service
 from services import importer
 from services.columns import KINDS
 from services.records import summary
+from views import staff
 from views import (client_ip, form_error, label_for, leave_to, limit_posts, postman,
                    render_component, send_private_file)
 
@@ -26,6 +27,13 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def _registrar_only():
     if not current_user.is_admin:
         abort(404)
+    if not staff.passed():
+        # Defence in depth: a registrar session that did not pass the second factor
+        # (an old cookie, a remember-me cookie) logs in again.
+        logout_user()
+        session.clear()
+        flash(_("学籍管理员账号需要重新登录并填写动态验证码。"), "warning")
+        return leave_to(url_for("auth.login", next=request.path))
 
 
 @bp.get("/", strict_slashes=False)

@@ -6,6 +6,7 @@ from flask_login import current_user, login_user, logout_user
 
 from forms import LoginForm
 from services import accounts, binding
+from views import staff
 from views import (client_ip, leave_to, limit_posts, render_component, safe_local_path,
                    user_agent)
 
@@ -40,6 +41,8 @@ def _signed_in(account, remember: bool):
     binding.auto_bind(account, since_year=current_app.config["ELIGIBLE_SINCE_YEAR"])
     next_url = safe_local_path(request.args.get("next"), url_for(
         "admin.index" if account.is_admin else "records.index"))
+    if staff.needs_second_factor(account):
+        return staff.begin(account, next_url)
     # A fresh session at login: nothing from before login carries over.
     session.clear()
     login_user(account, remember=remember)

@@ -138,9 +138,15 @@ class Registrar:
 
 @pytest.fixture
 def registrar(live_server):
-    """A registrar account (as `flask admin create` makes one)."""
+    """A registrar account (as `flask admin create` makes one) that has enrolled an
+    authenticator app already: logging in asks for a 动态验证码
+    (drivers.enter_second_factor computes it from the secret in the database)."""
+    import pyotp
+
     import models
     from services import accounts
     with live_server.app.app_context(), models.db.connection_context():
-        accounts.create_or_reset_admin(Registrar.username, Registrar.password)
+        account, _ = accounts.create_or_reset_admin(Registrar.username, Registrar.password)
+        models.StaffTotp.create(account=account, secret=pyotp.random_base32(),
+                                enrolled_at=models.utcnow())
     return Registrar

@@ -112,3 +112,16 @@ def student_from(demo_person):
     return type("DemoStudent", (Person,), dict(
         username=demo_person.username, real_name=demo_person.name,
         id_number=demo_person.id_number, phone=demo_person.phone))
+
+
+def enter_second_factor(page, username):
+    """The registrar's second step at login: the code their authenticator app would
+    show, computed from the secret in the database."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from tests.factories import second_factor_code
+    expect(page).to_have_url(re.compile(r"/login/code$"))
+    page.get_by_label("动态验证码").fill(second_factor_code(username))
+    page.get_by_role("button", name="登录", exact=True).click()

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 import models
 from models import Appeal, Report
+from tests.browser.drivers import enter_second_factor
 from tests.factories import (PASSWORD, csv_bytes, enrollment, file_appeal, file_correction,
                              png_bytes)
 
@@ -170,7 +171,9 @@ def test_account_pages_have_no_violations(page, student, live_server, log_in, au
         page.goto(url)
         expect(page.get_by_role("heading", name=heading, level=2)).to_be_visible()
         audit(f"account: {heading}")
-    expect(page.locator("#appeal-list")).to_contain_text("SS20260101-ABC234")
+    # The ID holder sees a notice, not the appellant's reference (issue 9, item 14).
+    expect(page.locator("#appeal-list")).to_contain_text("有人提交过关于你的证件号码的申诉")
+    expect(page.locator("#appeal-list")).not_to_contain_text("SS20260101-ABC234")
 
     page.goto("/account/logins")
     expect(page.locator("#failed-logins")).to_be_visible()
@@ -371,6 +374,9 @@ def test_admin_pages_have_no_violations(page, live_server, registrar, make_accou
     file_appeal(app, "张三", student.id_number, "real@example.com", png_bytes((30, 40)))
 
     log_in(registrar.username, registrar.password)
+    expect(page).to_have_url(re.compile(r"/login/code$"))
+    audit("admin: 动态验证码")
+    enter_second_factor(page, registrar.username)
     expect(page).to_have_url(live_server.url + "/admin/")
     expect(page.get_by_role("link", name="待处理的更正申请：1")).to_be_visible()
     audit("admin: dashboard")

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 import models
 from models import Enrollment
-from tests.browser.drivers import new_context
+from tests.browser.drivers import enter_second_factor, new_context
 from tests.factories import PASSWORD, csv_bytes, enrollment, file_correction, png_bytes, resident_id
 
 
@@ -33,6 +33,12 @@ def log_in_on(page, username, password):
     page.get_by_role("button", name="登录", exact=True).click()
 
 
+def staff_log_in_on(page, username, password):
+    """A registrar: password, then the 动态验证码 (issue 9, item 16)."""
+    log_in_on(page, username, password)
+    enter_second_factor(page, username)
+
+
 def test_registrar_adopts_a_correction_and_the_student_sees_it(page, student_page, live_server,
                                                                 registrar, make_account,
                                                                 make_record):
@@ -42,7 +48,7 @@ def test_registrar_adopts_a_correction_and_the_student_sees_it(page, student_pag
                     "汉语言文学（师范）", "与毕业证书原件不一致。",
                     evidence=("scan.png", png_bytes()))
 
-    log_in_on(page, registrar.username, registrar.password)
+    staff_log_in_on(page, registrar.username, registrar.password)
     expect(page).to_have_url(live_server.url + "/admin/")
     page.get_by_role("link", name="待处理的更正申请：1").click()
     expect(page).to_have_url(re.compile(r"/admin/corrections$"))
@@ -77,7 +83,7 @@ def test_registrar_adopts_a_correction_and_the_student_sees_it(page, student_pag
 
 
 def test_status_filter_answers_200_and_marks_the_current_tab(page, live_server, registrar):
-    log_in_on(page, registrar.username, registrar.password)
+    staff_log_in_on(page, registrar.username, registrar.password)
     expect(page).to_have_url(live_server.url + "/admin/")
     for url in ("/admin/corrections?status=approved", "/admin/appeals?status=approved"):
         response = page.goto(url)
@@ -93,7 +99,7 @@ def test_import_without_javascript(nojs_page, live_server, registrar, tmp_path):
         enrollment(),
         enrollment(**{"姓名": "王五", "学号": "2019002", "证件号码": resident_id(sequence=125)}),
     ]))
-    log_in_on(page, registrar.username, registrar.password)
+    staff_log_in_on(page, registrar.username, registrar.password)
     expect(page).to_have_url(live_server.url + "/admin/")
 
     page.get_by_role("link", name="导入记录").first.click()

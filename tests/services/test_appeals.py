@@ -6,7 +6,7 @@ from PIL import Image
 
 from models import Account, Appeal, AuditEntry
 from services import appeals
-from tests.factories import PASSWORD, walk_to
+from tests.factories import PASSWORD, resident_id, sign_in_staff, walk_to
 
 
 def file_appeal(client, id_number="11010519491231002X"):
@@ -100,3 +100,69 @@ def test_approval_unbinds_the_records_that_carry_the_id(app, client, squatter, m
     appeal = file_appeal(client)
     decide(app, appeal, True, "")
     assert Diploma.get().account_id is None and Diploma.get().bound_by is None
+
+
+# --- the ID holder's side (issue 9, item 14) ----------------------------------
+
+def holder_client(app, username="squat@example.edu.cn"):
+    holder = app.test_client()
+    assert holder.post("/login", data={"login": username, "password": PASSWORD}).status_code == 303
+    return holder
+
+
+def test_the_holder_sees_a_notice_without_the_reference(app, client, squatter, db):
+    appeal = file_appeal(client)
+    page = holder_client(app).get("/account/appeals").get_data(as_text=True)
+    assert "有人提交了关于你的证件号码的申诉，学校正在核实。" in page
+    assert appeal.reference not in page
+    assert "zhou@example.com" not in page and "周八" not in page.split('id="appeal-list"')[1]
+
+
+def test_the_holder_answers_and_staff_see_it(app, client, squatter, db):
+    appeal = file_appeal(client)
+    holder = holder_client(app)
+    empty = holder.post(f"/account/appeals/{appeal.id}/answer", data={"answer": "  "})
+    assert empty.status_code == 422 and "请填写你的说明" in empty.get_data(as_text=True)
+    long = holder.post(f"/account/appeals/{appeal.id}/answer", data={"answer": "长" * 501})
+    assert long.status_code == 422 and "最多 500 字" in long.get_data(as_text=True)
+    assert Appeal.get_by_id(appeal.id).holder_answer is None
+    done = holder.post(f"/account/appeals/{appeal.id}/answer",
+                       data={"answer": "这是我本人的证件号码，2019 年入学时登记。"})
+    assert done.status_code == 303 and done.headers["Location"] == "/account/appeals"
+    stored = Appeal.get_by_id(appeal.id)
+    assert stored.holder_answer == "这是我本人的证件号码，2019 年入学时登记。"
+    assert stored.holder_answered_at is not None and stored.status == Appeal.PENDING
+    raw = db.execute_sql("SELECT holder_answer FROM appeal WHERE id = ?", (appeal.id,)).fetchone()[0]
+    assert "本人" not in raw  # encrypted at rest
+    assert "2019 年入学时登记" in holder.get("/account/appeals").get_data(as_text=True)
+    assert AuditEntry.select().where(AuditEntry.action == "appeal.answered").count() == 1
+    # Staff see it on the appeal page.
+    from services import accounts
+    accounts.create_or_reset_admin("office", "Desk-pass-2026")
+    staff = app.test_client()
+    sign_in_staff(staff, "office", "Desk-pass-2026")
+    page = staff.get(f"/admin/appeals/{appeal.id}").get_data(as_text=True)
+    assert "2019 年入学时登记" in page.split('id="appeal-holder-answer"')[1][:200]
+
+
+def test_a_stranger_cannot_answer(app, client, squatter, make_account, db):
+    appeal = file_appeal(client)
+    make_account(username="other@example.edu.cn", id_number=resident_id(), phone="13900001111")
+    stranger = holder_client(app, "other@example.edu.cn")
+    for data in ({"answer": "不是他的"}, {"answer": ""}):
+        response = stranger.post(f"/account/appeals/{appeal.id}/answer", data=data)
+        assert response.status_code == 404
+    assert "有人提交" not in stranger.get("/account/appeals").get_data(as_text=True)
+    assert Appeal.get_by_id(appeal.id).holder_answer is None
+    anonymous = app.test_client().post(f"/account/appeals/{appeal.id}/answer", data={"answer": "x"})
+    assert anonymous.status_code == 302
+
+
+def test_no_answer_after_the_decision(app, client, squatter, db):
+    appeal = file_appeal(client)
+    decide(app, appeal, False, "照片看不清证件号码")
+    holder = holder_client(app)
+    page = holder.get("/account/appeals").get_data(as_text=True)
+    assert "学校核实后没有通过" in page and "照片看不清" not in page and appeal.reference not in page
+    response = holder.post(f"/account/appeals/{appeal.id}/answer", data={"answer": "补充"})
+    assert response.status_code == 422 and "已经处理" in response.get_data(as_text=True)

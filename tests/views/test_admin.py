@@ -6,7 +6,7 @@ from PIL import Image
 
 from models import Account, Appeal, CorrectionRequest, Diploma, Enrollment
 from services import accounts
-from tests.factories import PASSWORD, csv_bytes, enrollment, minimal_pdf
+from tests.factories import PASSWORD, csv_bytes, enrollment, minimal_pdf, sign_in_staff
 
 HX = {"HX-Request": "true"}
 
@@ -18,8 +18,8 @@ def text(response):
 @pytest.fixture
 def registrar(app, client, db):
     accounts.create_or_reset_admin("office", "Desk-pass-2026")
-    response = client.post("/login", data={"login": "office", "password": "Desk-pass-2026"})
-    assert response.headers["Location"] == "/admin/"
+    sign_in_staff(client, "office", "Desk-pass-2026")
+    assert client.get("/admin/").status_code == 200
     return client
 
 
