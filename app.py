@@ -19,7 +19,7 @@ from services import signing
 from services.postman import Postman
 from services.accounts import browser_family
 from services.records import summary
-from views import is_htmx, register_blueprints
+from views import apply_upload_limit, is_htmx, register_blueprints
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -53,6 +53,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Built now, so a wrong messaging setting stops the start, not a student's first code.
     app.extensions["postman"] = Postman.from_config(app.config)
 
+    # Before CSRFProtect's own before_request, which reads the body for its token.
+    app.before_request(apply_upload_limit)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

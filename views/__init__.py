@@ -6,6 +6,7 @@ from urllib.parse import unquote
 from flask import (Flask, abort, current_app, make_response, redirect, render_template,
                    request, send_from_directory)
 from flask_babel import get_locale
+from flask_login import current_user
 
 from extensions import limiter
 from services.columns import KINDS
@@ -67,6 +68,49 @@ def limit_posts(config_key: str):
 def limit_shared(config_key: str, scope: str):
     """A per-IP rate limit, read from config, counted across all views that share `scope`."""
     return limiter.shared_limit(lambda: current_app.config[config_key], scope=scope)
+
+
+MB = 1024 * 1024
+# Room for the other form fields and the multipart framing around the file.
+_FORM_SLACK = 1 * MB
+
+
+def upload_limit(config_key: str, default: int | None = None, registrar_only: bool = False):
+    """The largest file a view accepts (config `config_key`): the request may be that
+    much plus the form around it, and a 413 on this page names this limit. Put it
+    right under the route decorator."""
+    def decorate(view):
+        view.upload_limit = (config_key, default, registrar_only)
+        return view
+    return decorate
+
+
+def page_upload_limit() -> int | None:
+    """The file limit of the page this request is for, if it takes files."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    mark = getattr(view, "upload_limit", None)
+    if mark is None:
+        return None
+    key, default, _ = mark
+    return int(current_app.config.get(key, default))
+
+
+def apply_upload_limit() -> None:
+    """before_request, registered ahead of CSRFProtect (which reads the body to find
+    its token): a page for large files raises this request's limit, for the people
+    allowed to use it; the site-wide MAX_CONTENT_LENGTH is never lowered."""
+    limit = page_upload_limit()
+    if limit is None:
+        return
+    registrar_only = current_app.view_functions[request.endpoint].upload_limit[2]
+    if registrar_only and not (current_user.is_authenticated and current_user.is_admin):
+        return
+    request.max_content_length = max(int(current_app.config["MAX_CONTENT_LENGTH"]),
+                                     limit + _FORM_SLACK)
+
+
+def megabytes(size: int) -> str:
+    return f"{size / MB:g} MB"
 
 
 def label_for(thing) -> str:

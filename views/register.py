@@ -8,7 +8,8 @@ from flask_login import current_user, login_required, login_user
 from forms import AppealForm, AppealStatusForm, RegisterCodeForm, RegisterConfirmForm, RegisterIdentityForm, RegisterNoticeForm
 from services import appeals, binding, codes, identity, messaging, registration
 from services.registration import RegistrationError
-from views import limit_posts, client_ip, is_htmx, leave_to, postman, render_component
+from views import (client_ip, is_htmx, leave_to, limit_posts, postman, render_component,
+                   upload_limit)
 
 bp = Blueprint("register", __name__, url_prefix="/register")
 
@@ -203,6 +204,7 @@ def register_done():
 
 
 @bp.route("/appeal", methods=["GET", "POST"])
+@upload_limit("APPEAL_PHOTO_MAX_BYTES")
 @limit_posts("RATELIMIT_UPLOAD")
 def register_appeal():
     form = AppealForm()
