@@ -23,7 +23,8 @@ DEBIAN_TEST := chromium poppler-utils postgresql
 
 run: setup db
 	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 \
-	  --access-logfile - --forwarded-allow-ips 127.0.0.1 'app:create_app()'
+	  --access-logfile - --logger-class gunicorn_logging.MaskedLogger \
+	  --forwarded-allow-ips 127.0.0.1 'app:create_app()'
 
 test: setup-test
 	$(BIN)/python -m pytest
