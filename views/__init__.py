@@ -70,6 +70,25 @@ def limit_shared(config_key: str, scope: str):
     return limiter.shared_limit(lambda: current_app.config[config_key], scope=scope)
 
 
+# Blueprints whose pages show one person's data: their own (records, reports,
+# account), the registrar's (admin), or what someone is typing in (register, recover).
+PRIVATE_BLUEPRINTS = {"records", "reports", "account", "admin", "register", "recover"}
+# Public endpoints that show a report code or the report it opens.
+REPORT_CODE_ENDPOINTS = {"verify.index", "verify.code", "verify.code_pdf", "verify.pdf",
+                         "api.report"}
+
+
+def must_not_be_stored() -> bool:
+    """Whether this response must stay out of every cache (browser history, the disk
+    cache of a shared computer, a proxy): private pages and files, pages with a report
+    code, and anything shown to a signed-in person. Static files are cached."""
+    if request.endpoint == "static":
+        return False
+    return (request.blueprint in PRIVATE_BLUEPRINTS
+            or request.endpoint in REPORT_CODE_ENDPOINTS
+            or current_user.is_authenticated)
+
+
 MB = 1024 * 1024
 # Room for the other form fields and the multipart framing around the file.
 _FORM_SLACK = 1 * MB
