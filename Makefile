@@ -23,7 +23,7 @@ DEBIAN_TEST := chromium poppler-utils postgresql
 
 run: setup db
 	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 \
-	  --access-logfile - --logger-class gunicorn_logging.MaskedLogger \
+	  --access-logfile - --logger-class services.access_log.MaskedLogger \
 	  --forwarded-allow-ips 127.0.0.1 'app:create_app()'
 
 test: setup-test

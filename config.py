@@ -22,6 +22,8 @@ DEFAULTS = dict(
     # Records of graduates before this year are never offered (docs/domain.md).
     ELIGIBLE_SINCE_YEAR=1991,
     MESSAGE_BACKEND="outbox",
+    # `purge` drops outbox lines older than this many days.
+    OUTBOX_RETENTION_DAYS=30,
     SMTP_HOST="127.0.0.1",
     SMTP_PORT=25,
     SMTP_USER="",

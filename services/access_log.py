@@ -5,7 +5,7 @@ it in the URL: `/verify/<code>`, `/verify/<code>/pdf`, `/api/v1/reports/<code>`.
 The access log keeps the first 4 characters (enough to tell requests apart) and
 masks the rest, wherever a URL appears (request line, path, referer, headers).
 
-    gunicorn --access-logfile - --logger-class gunicorn_logging.MaskedLogger ...
+    gunicorn --access-logfile - --logger-class services.access_log.MaskedLogger ...
 
 No Flask here: gunicorn loads this class before the app.
 """

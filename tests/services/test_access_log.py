@@ -14,16 +14,16 @@ from types import SimpleNamespace
 import pytest
 from gunicorn.config import Config
 
-import gunicorn_logging
+from services import access_log
 
 CODE = "AB12CD34EF56GH78"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def access_line(path, query="", referer="-", location=None):
     cfg = Config()
     cfg.set("accesslog", "-")
-    logger = gunicorn_logging.MaskedLogger(cfg)
+    logger = access_log.MaskedLogger(cfg)
     records = []
     handler = logging.Handler()
     handler.emit = lambda record: records.append(record.getMessage())
@@ -70,7 +70,7 @@ def test_a_real_gunicorn_with_the_logger_class_logs_no_code(tmp_path, signing_ke
     import shutil
     shutil.copytree(signing_keys_dir, tmp_path / "keys")
     makefile = (ROOT / "Makefile").read_text()
-    assert "--logger-class gunicorn_logging.MaskedLogger" in makefile
+    assert "--logger-class services.access_log.MaskedLogger" in makefile
     port = free_port()
     log = tmp_path / "access.log"
     env = dict(os.environ, PORTAL_INSTANCE_DIR=str(tmp_path))
@@ -79,7 +79,7 @@ def test_a_real_gunicorn_with_the_logger_class_logs_no_code(tmp_path, signing_ke
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}",
          "--workers", "1", "--access-logfile", str(log),
-         "--logger-class", "gunicorn_logging.MaskedLogger", "app:create_app()"],
+         "--logger-class", "services.access_log.MaskedLogger", "app:create_app()"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
