@@ -14,7 +14,7 @@ from services import accounts, codes, identity
 from services.errors import ServiceError
 
 FIND_USERNAME = "recover_username"
-RESET_PASSWORD = "reset_password"
+RESET_PASSWORD = "reset_password"  # nosec B105 # a challenge purpose, not a password
 LIFETIME = datetime.timedelta(minutes=30)
 
 
