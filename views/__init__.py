@@ -105,12 +105,14 @@ def upload_limit(config_key: str, default: int | None = None, registrar_only: bo
 
 
 def page_upload_limit() -> int | None:
-    """The file limit of the page this request is for, if it takes files."""
+    """The file limit of the page this request is for, if it takes files from this person."""
     view = current_app.view_functions.get(request.endpoint or "")
     mark = getattr(view, "upload_limit", None)
     if mark is None:
         return None
-    key, default, _ = mark
+    key, default, registrar_only = mark
+    if registrar_only and not (current_user.is_authenticated and current_user.is_admin):
+        return None
     return int(current_app.config.get(key, default))
 
 
@@ -119,13 +121,9 @@ def apply_upload_limit() -> None:
     its token): a page for large files raises this request's limit, for the people
     allowed to use it; the site-wide MAX_CONTENT_LENGTH is never lowered."""
     limit = page_upload_limit()
-    if limit is None:
-        return
-    registrar_only = current_app.view_functions[request.endpoint].upload_limit[2]
-    if registrar_only and not (current_user.is_authenticated and current_user.is_admin):
-        return
-    request.max_content_length = max(int(current_app.config["MAX_CONTENT_LENGTH"]),
-                                     limit + _FORM_SLACK)
+    if limit is not None:
+        request.max_content_length = max(int(current_app.config["MAX_CONTENT_LENGTH"]),
+                                         limit + _FORM_SLACK)
 
 
 def megabytes(size: int) -> str:

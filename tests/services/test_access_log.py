@@ -79,6 +79,8 @@ def test_a_real_gunicorn_with_the_logger_class_logs_no_code(tmp_path, signing_ke
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}",
          "--workers", "1", "--access-logfile", str(log),
+         # Leave the control socket of any other gunicorn on this machine alone.
+         "--no-control-socket",
          "--logger-class", "services.access_log.MaskedLogger", "app:create_app()"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

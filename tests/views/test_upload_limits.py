@@ -80,6 +80,7 @@ def test_the_import_limit_is_raised_for_registrars_only(csrf_app):
     response = client.post("/admin/import", content_type="multipart/form-data", data={
         "kind": "enrollment", "table": (io.BytesIO(b"x" * (6 * MB)), "big.csv")})
     assert response.status_code == 413
+    assert "4 MB" in text(response) and "50 MB" not in text(response)
 
 
 def test_an_oversized_appeal_photo_names_the_photo_limit(csrf_app):
