@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-security_sweep = pytest.importorskip("security_sweep")
+import security_sweep  # noqa: E402
 
 
 @pytest.mark.parametrize("location", ["//evil.example/", "https://evil.example/", "/\\evil.example",
