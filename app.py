@@ -20,7 +20,7 @@ from services import signing
 from services.postman import Postman
 from services.accounts import browser_family
 from services.records import summary
-from views import is_htmx, register_blueprints
+from views import apply_upload_limit, is_htmx, must_not_be_stored, register_blueprints
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -56,6 +56,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Built now, so a wrong messaging setting stops the start, not a student's first code.
     app.extensions["postman"] = Postman.from_config(app.config)
 
+    # Before CSRFProtect's own before_request, which reads the body for its token.
+    app.before_request(apply_upload_limit)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -88,7 +90,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.globals["inline_css"] = inline_css
     csp = ("default-src 'self'; img-src 'self' data:; "
            f"style-src 'self' 'sha256-{css_hash}'; script-src 'self'; "
-           "frame-ancestors 'none'; form-action 'self'")
+           "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+    hsts = bool(app.config.get("SESSION_COOKIE_SECURE"))
 
     @app.after_request
     def _security_headers(response):
@@ -96,6 +99,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Content-Security-Policy", csp)
+        if hsts:
+            # Only when served over HTTPS (secure cookies say so): browsers then refuse plain HTTP.
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if must_not_be_stored():
+            response.headers["Cache-Control"] = "no-store"
+            response.headers.pop("Expires", None)
         return response
 
     return app

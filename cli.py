@@ -133,6 +133,17 @@ def register(app: Flask) -> None:
             sent = reports.send_reminders(postman=app.extensions["postman"])
         click.echo(f"{sent} reminder(s) sent")
 
+    @app.cli.command("purge")
+    def purge():
+        """Forget expired challenges (registration drafts too) and codes, and old outbox lines
+        (daily from cron)."""
+        from services import retention
+        with models.db.connection_context():
+            done = retention.purge(outbox_path=app.config["OUTBOX_PATH"],
+                                   outbox_days=int(app.config["OUTBOX_RETENTION_DAYS"]))
+        click.echo(f"purged {done.challenges} challenge(s), {done.codes} code(s), "
+                   f"{done.outbox_lines} outbox line(s)")
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="do nothing when accounts or records exist")
     def seed_demo(if_empty):

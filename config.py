@@ -22,10 +22,12 @@ DEFAULTS = dict(
     # Records of graduates before this year are never offered (docs/domain.md).
     ELIGIBLE_SINCE_YEAR=1991,
     MESSAGE_BACKEND="outbox",
+    # `purge` drops outbox lines older than this many days.
+    OUTBOX_RETENTION_DAYS=30,
     SMTP_HOST="127.0.0.1",
     SMTP_PORT=25,
     SMTP_USER="",
-    SMTP_PASSWORD="",
+    SMTP_PASSWORD="",  # nosec B106 # empty default; the school sets its own
     SMTP_STARTTLS=False,
     MAIL_FROM="no-reply@demo.edu.cn",
     SMS_GATEWAY_URL="",
@@ -47,6 +49,7 @@ DEFAULTS = dict(
     BABEL_TRANSLATION_DIRECTORIES="translations",
     MAX_CONTENT_LENGTH=4 * 1024 * 1024,
     APPEAL_PHOTO_MAX_BYTES=2 * 1024 * 1024,
+    VERIFY_PDF_MAX_BYTES=2 * 1024 * 1024,
     SESSION_COOKIE_HTTPONLY=True,
     SESSION_COOKIE_SAMESITE="Lax",
     REMEMBER_COOKIE_HTTPONLY=True,

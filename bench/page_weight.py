@@ -66,7 +66,7 @@ def main():
             ("code", "post", "/register/identity", dict(
                 username="bench@example.edu.cn", real_name="王五", id_type="居民身份证",
                 id_number="11010519491231002X", phone="13812345678",
-                password="weigh-pass-1", password_confirm="weigh-pass-1")),
+                password="weigh-pass-1", password_confirm="weigh-pass-1")),  # nosec B106 # a throwaway account in a temporary instance
             ("code sent", "post", "/register/code/send", {"channel": "sms"}),
         ]
         for name, method, url, data in steps:

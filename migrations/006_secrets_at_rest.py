@@ -23,11 +23,13 @@ PREFIX = "v1:"
 def _convert(database, change, is_done):
     param = database.param
     for table, column in COLUMNS:
-        rows = database.execute_sql(f'SELECT id, "{column}" FROM "{table}"').fetchall()
+        sql = f'SELECT id, "{column}" FROM "{table}"'  # nosec B608 # names from COLUMNS
+        rows = database.execute_sql(sql).fetchall()
         for row_id, value in rows:
             if value is None or is_done(value):
                 continue
-            database.execute_sql(f'UPDATE "{table}" SET "{column}" = {param} WHERE id = {param}',
+            update = f'UPDATE "{table}" SET "{column}" = {param} WHERE id = {param}'  # nosec B608 # names from COLUMNS
+            database.execute_sql(update,
                                  (change(value), row_id))
 
 

@@ -12,7 +12,8 @@ Outbox (development, tests, external checks)
                          the keys ``channel, to, subject, body, sent_at``
                          (``sent_at`` is ISO 8601 UTC with offset), UTF-8,
                          non-ASCII text unescaped.  Appends are locked with
-                         ``flock``, so several workers may share the file.
+                         ``flock``, so several workers may share the file;
+                         ``purge_outbox`` drops old lines under the same lock.
 
 SMTP
     ``SMTP_HOST``, ``SMTP_PORT`` (default 127.0.0.1:25), ``SMTP_USER`` and
@@ -45,6 +46,7 @@ import os
 import re
 import smtplib
 import ssl
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -58,7 +60,8 @@ from typing import Mapping
 
 import crypto
 
-__all__ = ["MessagingError", "Message", "OutboxBackend", "SmtpBackend", "HttpSmsGateway"]
+__all__ = ["MessagingError", "Message", "OutboxBackend", "SmtpBackend", "HttpSmsGateway",
+           "purge_outbox"]
 
 CHANNELS = ("sms", "email")
 
@@ -85,6 +88,77 @@ class Message:
 # Outbox
 # --------------------------------------------------------------------------
 
+class _locked:
+    """``open(path, mode)`` held under ``flock(LOCK_EX)``. purge_outbox replaces the
+    file by a rename while holding the lock on the old one: whoever waited on the
+    old file then finds it unlinked and opens the new one instead."""
+
+    def __init__(self, path: Path, mode: str):
+        self.path, self.mode, self.fh = path, mode, None
+
+    def __enter__(self):
+        # Created for this user only: the outbox holds phone numbers and codes.
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT if "a" in self.mode else os.O_RDONLY
+        while True:
+            fh = os.fdopen(os.open(self.path, flags, crypto.FILE_MODE), self.mode, buffering=0)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                current = self.path.stat()
+            except FileNotFoundError:
+                current = None
+            held = os.fstat(fh.fileno())
+            if current is not None and (current.st_ino, current.st_dev) == (held.st_ino, held.st_dev):
+                self.fh = fh
+                return fh
+            fh.close()  # replaced while we waited: lock the new file
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fh.fileno(), fcntl.LOCK_UN)
+        self.fh.close()
+
+
+def _sent_at(line: bytes):
+    try:
+        sent_at = datetime.fromisoformat(json.loads(line)["sent_at"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return sent_at if sent_at.tzinfo else sent_at.replace(tzinfo=timezone.utc)
+
+
+def purge_outbox(path, before: datetime) -> int:
+    """Drop the outbox lines sent before `before` (aware UTC); return how many.
+
+    The kept lines go to a temporary file beside it, which replaces the outbox in
+    one rename, all under the lock the writers take: a crash leaves the old file
+    or the new one, never half of one, and no message is lost. Lines without a
+    readable ``sent_at`` are kept."""
+    path = Path(path)
+    if not path.exists():
+        return 0
+    with _locked(path, "rb") as fh:
+        kept, dropped = [], 0
+        for line in fh.read().splitlines(keepends=True):
+            sent_at = _sent_at(line)
+            if sent_at is not None and sent_at < before:
+                dropped += 1
+            else:
+                kept.append(line if line.endswith(b"\n") else line + b"\n")
+        if not dropped:
+            return 0
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".outbox-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.writelines(kept)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temp, os.fstat(fh.fileno()).st_mode & 0o7777)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    return dropped
+
+
 class OutboxBackend:
     """Appends each message as one JSON line to ``path``."""
 
@@ -105,19 +179,13 @@ class OutboxBackend:
         data = (line + "\n").encode("utf-8")
         try:
             crypto.private_dir(self.path.parent)
-            # For this user only: the file holds phone numbers and codes.
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, crypto.FILE_MODE)
-            with os.fdopen(fd, "ab", buffering=0) as fh:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-                try:
+            with _locked(self.path, "ab") as fh:
+                written = fh.write(data)
+                # A short write on a regular file is practically unheard
+                # of, but finish the line under the lock if it happens.
+                while written is not None and written < len(data):
+                    data = data[written:]
                     written = fh.write(data)
-                    # A short write on a regular file is practically unheard
-                    # of, but finish the line under the lock if it happens.
-                    while written is not None and written < len(data):
-                        data = data[written:]
-                        written = fh.write(data)
-                finally:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         except OSError as exc:
             raise MessagingError(
                 f"could not append to outbox {self.path}: {exc.strerror or exc}"

@@ -7,10 +7,10 @@ from urllib.parse import unquote
 from flask import (Flask, abort, current_app, make_response, redirect, render_template,
                    request, send_file)
 from flask_babel import get_locale
+from flask_login import current_user
 from werkzeug.security import safe_join
 
 import crypto
-
 from extensions import limiter
 from services.columns import KINDS
 
@@ -71,6 +71,66 @@ def limit_posts(config_key: str):
 def limit_shared(config_key: str, scope: str):
     """A per-IP rate limit, read from config, counted across all views that share `scope`."""
     return limiter.shared_limit(lambda: current_app.config[config_key], scope=scope)
+
+
+# Blueprints whose pages show one person's data: their own (records, reports,
+# account), the registrar's (admin), or what someone is typing in (register, recover).
+PRIVATE_BLUEPRINTS = {"records", "reports", "account", "admin", "register", "recover"}
+# Public endpoints that show a report code or the report it opens.
+REPORT_CODE_ENDPOINTS = {"verify.index", "verify.code", "verify.code_pdf", "verify.pdf",
+                         "api.report"}
+
+
+def must_not_be_stored() -> bool:
+    """Whether this response must stay out of every cache (browser history, the disk
+    cache of a shared computer, a proxy): private pages and files, pages with a report
+    code, and anything shown to a signed-in person. Static files are cached."""
+    if request.endpoint == "static":
+        return False
+    return (request.blueprint in PRIVATE_BLUEPRINTS
+            or request.endpoint in REPORT_CODE_ENDPOINTS
+            or current_user.is_authenticated)
+
+
+MB = 1024 * 1024
+# Room for the other form fields and the multipart framing around the file.
+_FORM_SLACK = 1 * MB
+
+
+def upload_limit(config_key: str, default: int | None = None, registrar_only: bool = False):
+    """The largest file a view accepts (config `config_key`): the request may be that
+    much plus the form around it, and a 413 on this page names this limit. Put it
+    right under the route decorator."""
+    def decorate(view):
+        view.upload_limit = (config_key, default, registrar_only)
+        return view
+    return decorate
+
+
+def page_upload_limit() -> int | None:
+    """The file limit of the page this request is for, if it takes files from this person."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    mark = getattr(view, "upload_limit", None)
+    if mark is None:
+        return None
+    key, default, registrar_only = mark
+    if registrar_only and not (current_user.is_authenticated and current_user.is_admin):
+        return None
+    return int(current_app.config.get(key, default))
+
+
+def apply_upload_limit() -> None:
+    """before_request, registered ahead of CSRFProtect (which reads the body to find
+    its token): a page for large files raises this request's limit, for the people
+    allowed to use it; the site-wide MAX_CONTENT_LENGTH is never lowered."""
+    limit = page_upload_limit()
+    if limit is not None:
+        request.max_content_length = max(int(current_app.config["MAX_CONTENT_LENGTH"]),
+                                         limit + _FORM_SLACK)
+
+
+def megabytes(size: int) -> str:
+    return f"{size / MB:g} MB"
 
 
 def label_for(thing) -> str:

@@ -17,7 +17,7 @@ from services.columns import KINDS
 from services.records import summary
 from views import staff
 from views import (client_ip, form_error, label_for, leave_to, limit_posts, postman,
-                   render_component, send_private_file)
+                   render_component, send_private_file, upload_limit)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -133,12 +133,11 @@ def appeal_photo(appeal_id):
 # --- 导入 -------------------------------------------------------------------------
 
 @bp.route("/import", methods=["GET", "POST"])
+# Spreadsheets are larger than the photos the rest of the site accepts.
+@upload_limit("IMPORT_MAX_BYTES", importer.MAX_BYTES, registrar_only=True)
 @limit_posts("RATELIMIT_FORM")
 def records_import():
     max_bytes = current_app.config.get("IMPORT_MAX_BYTES", importer.MAX_BYTES)
-    # Spreadsheets are larger than the photos the rest of the site accepts; set
-    # before the form reads the request.
-    request.max_content_length = max_bytes + 1024 * 1024
     form = AdminImportForm()
     form.kind.choices = [(key, f"{kind.label} {kind.english}") for key, kind in KINDS.items()]
     result = errors = None

@@ -10,22 +10,33 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from views import is_htmx
+from views import is_htmx, megabytes, page_upload_limit
 
 # (title, message) for the statuses people meet; the rest get a generic one.
 MESSAGES = {
     404: (_l("页面不存在"), _l("你要找的页面不存在，或者你无权查看。")),
     405: (_l("请求方式不对"), _l("请从页面上的按钮或链接进入。")),
-    413: (_l("文件太大"), _l("上传的文件太大，请压缩后重试（照片不超过 2 MB）。")),
+    413: (_l("文件太大"), None),  # the message names the limit of the page (_too_large)
     429: (_l("操作太频繁"), _l("操作太频繁，请稍等一会儿再试。")),
     500: (_l("出错了"), _l("服务器出了点问题，你的数据没有丢失，请稍后再试。")),
 }
 EXPIRED_FORM = (_l("页面已过期"), _l("页面已过期或来源无法确认，请刷新页面后重新提交。"))
 
 
+def _too_large() -> str:
+    limit = page_upload_limit()
+    if limit is not None:
+        return _("上传的文件太大：这个页面接受的文件不超过 %(limit)s，请压缩或拆分后重试。",
+                 limit=megabytes(limit))
+    return _("提交的内容太大（不能超过 %(limit)s），请减少后重试。",
+             limit=megabytes(int(current_app.config["MAX_CONTENT_LENGTH"])))
+
+
 def _words(error: HTTPException) -> tuple[str, str]:
     if isinstance(error, CSRFError):
         title, message = EXPIRED_FORM
+    elif error.code == 413:
+        return str(MESSAGES[413][0]), _too_large()
     elif error.code in MESSAGES:
         title, message = MESSAGES[error.code]
     else:

@@ -13,7 +13,7 @@ from services import binding, identity, records
 from services import corrections as correction_service
 from services.columns import KINDS
 from views import (client_ip, form_error, label_for, leave_to, limit_posts, record_kind,
-                   render_component, send_private_file)
+                   render_component, send_private_file, upload_limit)
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
@@ -56,6 +56,7 @@ def photo(kind_key, record_id):
 
 
 @bp.route("/<kind_key>/<int:record_id>/correct", methods=["GET", "POST"])
+@upload_limit("APPEAL_PHOTO_MAX_BYTES")
 @limit_posts("RATELIMIT_FORM")
 def correct(kind_key, record_id):
     kind = record_kind(kind_key)

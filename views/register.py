@@ -9,7 +9,8 @@ from forms import (AppealForm, AppealStatusForm, CodeCheckForm, CodeSendForm, Re
                    RegisterIdentityForm, RegisterNoticeForm)
 from services import appeals, binding, challenges, registration
 from services.errors import ServiceError
-from views import advance, client_ip, form_error, is_htmx, leave_to, limit_posts, render_component
+from views import (advance, client_ip, form_error, is_htmx, leave_to, limit_posts, render_component,
+                   upload_limit)
 from views.codes import CodeSteps, add_code_views
 
 bp = Blueprint("register", __name__, url_prefix="/register")
@@ -171,6 +172,7 @@ def done():
 
 
 @bp.route("/appeal", methods=["GET", "POST"])
+@upload_limit("APPEAL_PHOTO_MAX_BYTES")
 @limit_posts("RATELIMIT_UPLOAD")
 def appeal():
     # Someone stopped at 身份信息 by a taken ID number comes with it filled in.

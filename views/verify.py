@@ -10,7 +10,8 @@ from forms import VerifyForm, VerifyPdfForm
 from models import Verification
 from services import pdf as pdf_service
 from services import reports
-from views import client_ip, limit_shared, render_component, school_keys, send_private_file
+from views import (client_ip, limit_shared, render_component, school_keys, send_private_file,
+                   upload_limit)
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -74,6 +75,7 @@ def certificate():
 
 
 @bp.route("/pdf", methods=["GET", "POST"])
+@upload_limit("VERIFY_PDF_MAX_BYTES")
 @limit_shared("RATELIMIT_VERIFY", "verify")
 def pdf():
     form = VerifyPdfForm()

@@ -77,7 +77,7 @@ def test_photo_is_served_only_to_the_owner(app, signed_in, student, make_record,
     page = text(signed_in.get(f"/records/enrollment/{record.id}"))
     assert 'loading="lazy"' in page and f"/records/enrollment/{record.id}/photo" in page
     photo = signed_in.get(f"/records/enrollment/{record.id}/photo")
-    assert photo.status_code == 200 and photo.data == jpeg() and "private" in photo.headers["Cache-Control"]
+    assert photo.status_code == 200 and photo.data == jpeg() and photo.headers["Cache-Control"] == "no-store"
     make_account(username="li@example.edu.cn", real_name="李四", id_number="440524188001010014")
     other = app.test_client()
     other.post("/login", data={"login": "li@example.edu.cn", "password": PASSWORD})

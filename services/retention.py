@@ -1,0 +1,47 @@
+"""What the portal forgets, and when (`flask --app app purge`, daily from cron).
+
+- Challenges (registration, recovery, phone change) past their flow's lifetime,
+  counted from the last step where the flow says so (registration); a purpose
+  that is not a flow is kept a day, so nothing live is lost to a rename.
+- One-time codes that are used or expired and older than an hour: younger ones
+  still count for the hourly per-destination limit (services.codes).
+- Outbox lines older than `outbox_days` (services.messaging.purge_outbox).
+"""
+import datetime
+from dataclasses import dataclass
+
+from models import Challenge, OneTimeCode, db, utcnow
+from services.challenges import FLOWS
+from services.messaging import purge_outbox
+
+UNKNOWN_CHALLENGE_LIFETIME = datetime.timedelta(days=1)
+CODE_KEPT_FOR = datetime.timedelta(hours=1)
+
+
+@dataclass
+class Purged:
+    challenges: int = 0
+    codes: int = 0
+    outbox_lines: int = 0
+
+
+def purge(*, outbox_path, outbox_days: int, now: datetime.datetime | None = None) -> Purged:
+    now = now or utcnow()
+    done = Purged()
+    with db.atomic():
+        for flow in FLOWS.values():
+            since = Challenge.updated_at if flow.sliding else Challenge.created_at
+            done.challenges += (Challenge.delete()
+                                .where(Challenge.purpose == flow.purpose,
+                                       since < now - flow.lifetime).execute())
+        done.challenges += (Challenge.delete()
+                            .where(Challenge.purpose.not_in(list(FLOWS)),
+                                   Challenge.created_at < now - UNKNOWN_CHALLENGE_LIFETIME)
+                            .execute())
+        done.codes = (OneTimeCode.delete()
+                      .where(OneTimeCode.created_at < now - CODE_KEPT_FOR,
+                             OneTimeCode.used_at.is_null(False) | (OneTimeCode.expires_at <= now))
+                      .execute())
+    before = now.replace(tzinfo=datetime.timezone.utc) - datetime.timedelta(days=outbox_days)
+    done.outbox_lines = purge_outbox(outbox_path, before=before)
+    return done
