@@ -72,11 +72,14 @@ def create_or_reset_admin(username: str, password: str):
             account = Account(username=username, role=Account.ADMIN)
         elif not account.is_admin:
             raise AccountError(f"{username} is a student account")
-        account.password_hash = hash_password(password)
-        account.session_version += 0 if created else 1
-        account.failed_logins = 0
-        account.locked_until = None
-        account.save()
+        if created:
+            account.password_hash = hash_password(password)
+            account.save()
+        else:
+            # Only the columns a reset means to change; the version by SQL.
+            Account.update(password_hash=hash_password(password), failed_logins=0,
+                           locked_until=None, session_version=Account.session_version + 1,
+                           ).where(Account.id == account.id).execute()
         audit("admin.created" if created else "admin.password_reset", account=account, actor="cli")
     return account, created
 
@@ -136,25 +139,31 @@ def authenticate(login: str, password: str, *, ip: str, user_agent: str,
     if account.locked_until and account.locked_until > now:
         LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=False)
         return LoginResult(locked_until=account.locked_until)
+    # The hash check takes a while: a password change or another failure may be
+    # written meanwhile, so the writes below change only their own columns, by SQL.
     if not check_password(account.password_hash, password):
+        locked_until = None
         with db.atomic():
-            account.failed_logins += 1
-            if account.failed_logins >= MAX_FAILED_LOGINS:
-                account.locked_until = now + datetime.timedelta(minutes=LOCK_MINUTES)
-                account.failed_logins = 0
+            Account.update(failed_logins=Account.failed_logins + 1).where(
+                Account.id == account.id).execute()
+            until = now + datetime.timedelta(minutes=LOCK_MINUTES)
+            if Account.update(locked_until=until, failed_logins=0).where(
+                    Account.id == account.id,
+                    Account.failed_logins >= MAX_FAILED_LOGINS).execute():
+                locked_until = until
                 audit("account.locked", account=account, ip=ip)
-            account.save()
             LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=False)
-        return LoginResult(locked_until=account.locked_until if account.locked_until and account.locked_until > now else None)
+        return LoginResult(locked_until=locked_until)
     with db.atomic():
-        account.failed_logins = 0
-        account.locked_until = None
-        account.last_login_at = now
+        Account.update(failed_logins=0, locked_until=None, last_login_at=now).where(
+            Account.id == account.id).execute()
         if _hasher.check_needs_rehash(account.password_hash):
-            account.password_hash = hash_password(password)
-        account.save()
+            # Only if the hash is still the one just checked.
+            Account.update(password_hash=hash_password(password)).where(
+                Account.id == account.id,
+                Account.password_hash == account.password_hash).execute()
         LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=True)
-    return LoginResult(account=account)
+    return LoginResult(account=Account.get_by_id(account.id))
 
 
 # --- self-service changes (the account page) --------------------------------
@@ -179,7 +188,7 @@ def change_username(account: Account, new_username: str, current_password: str, 
     try:
         with db.atomic():
             account.username = new_username
-            account.save()
+            account.save(only=[Account.username])
             audit("account.username_changed", account=account, ip=ip,
                   detail=f"{identity.mask_email(old)} -> {identity.mask_email(new_username)}")
     except IntegrityError:
@@ -196,10 +205,19 @@ def change_password(account: Account, current_password: str, new_password: str, 
                                         id_number=account.id_number or "")
     if problem:
         raise AccountError(problem, field="new_password")
+    new_hash = hash_password(new_password)
     with db.atomic():
-        account.password_hash = hash_password(new_password)
+        # Guarded by the session version read: if every session was ended
+        # meanwhile (a reset, an appeal), this session no longer counts.
+        changed = Account.update(password_hash=new_hash,
+                                 session_version=Account.session_version + 1).where(
+            Account.id == account.id,
+            Account.session_version == account.session_version).execute()
+        if not changed:
+            raise AccountError(_l("账号的登录状态已变化，请重新登录后再修改密码。"),
+                               field="current_password")
+        account.password_hash = new_hash
         account.session_version += 1
-        account.save()
         audit("account.password_changed", account=account, ip=ip)
     notify(account, "password_changed.txt", postman=postman)
 
@@ -238,9 +256,9 @@ def confirm_phone_change(challenge: Challenge, code: str, *, postman, ip: str) -
     old_phone = account.phone
     with db.atomic():
         account.phone = new_phone
-        account.save()
+        account.save(only=[Account.phone, Account.phone_index])
         challenge.verified_at = challenge.finished_at = utcnow()
-        challenge.save()
+        challenge.save(only=[Challenge.verified_at, Challenge.finished_at])
         audit("account.phone_changed", account=account, ip=ip,
               detail=f"{identity.mask_phone(old_phone)} -> {identity.mask_phone(new_phone)}")
     for phone in {new_phone, old_phone} - {None, ""}:

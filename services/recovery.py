@@ -106,14 +106,17 @@ def finish_password_reset(challenge: Challenge, new_password: str, *, postman, i
                                         id_number=account.id_number or "")
     if problem:
         raise RecoveryError(problem, field="password")
+    new_hash = accounts.hash_password(new_password)
     with db.atomic():
-        account.password_hash = accounts.hash_password(new_password)
-        account.session_version += 1
-        account.failed_logins = 0
-        account.locked_until = None
-        account.save()
-        challenge.finished_at = utcnow()
-        challenge.save()
+        # One reset per challenge, and only the columns a reset means to change.
+        finished_at = utcnow()
+        if not Challenge.update(finished_at=finished_at).where(
+                Challenge.id == challenge.id, Challenge.finished_at.is_null()).execute():
+            raise RecoveryError(_l("请先完成校验码验证。"))
+        challenge.finished_at = finished_at
+        Account.update(password_hash=new_hash, session_version=Account.session_version + 1,
+                       failed_logins=0, locked_until=None).where(
+            Account.id == account.id).execute()
         accounts.audit("account.password_reset", account=account, ip=ip)
     accounts.notify(account, "password_reset.txt", postman=postman)
     return account
