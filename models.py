@@ -50,10 +50,14 @@ class Account(UserMixin, BaseModel):
     def is_admin(self):
         return self.role == self.ADMIN
 
+    # The token of the LoginSession this object was loaded for (set at login and
+    # by the user loader); never stored in this table.
+    login_token = ""
+
     def get_id(self):
         # The version makes old session and remember-me cookies stop working
-        # the moment it is bumped.
-        return f"{self.id}:{self.session_version}"
+        # the moment it is bumped (every device); the login token ends one device.
+        return f"{self.id}:{self.session_version}:{self.login_token}"
 
 
 class LoginEvent(BaseModel):
@@ -62,6 +66,19 @@ class LoginEvent(BaseModel):
     ip = CharField(max_length=64)
     user_agent = CharField(max_length=512)
     success = BooleanField()
+
+
+class LoginSession(BaseModel):
+    """One login on one device. The browser's cookies carry the random token;
+    only its SHA-256 is stored. Logging out ends this row only."""
+
+    token_hash = CharField(max_length=64, unique=True)
+    account = ForeignKeyField(Account, backref="login_sessions", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow)
+    ended_at = DateTimeField(null=True)
+    ip = CharField(max_length=64, default="")
+    user_agent = CharField(max_length=512, default="")
 
 
 class RegistrationDraft(BaseModel):
@@ -309,5 +326,5 @@ class Verification(BaseModel):
     purpose = CharField(max_length=100, default="")
     ip = CharField(max_length=64, default="")
 
-ALL_MODELS = [Account, LoginEvent, RegistrationDraft, OneTimeCode, Challenge, Appeal,
+ALL_MODELS = [Account, LoginEvent, LoginSession, RegistrationDraft, OneTimeCode, Challenge, Appeal,
               AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, Report, Verification]

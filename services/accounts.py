@@ -6,7 +6,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
-from models import Account, AuditEntry, Challenge, LoginEvent, db, utcnow
+import hashlib
+
+from models import Account, AuditEntry, Challenge, LoginEvent, LoginSession, db, new_token, utcnow
 from services import codes, identity
 from services.errors import ServiceError
 
@@ -164,6 +166,55 @@ def authenticate(login: str, password: str, *, ip: str, user_agent: str,
                 Account.password_hash == account.password_hash).execute()
         LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=True)
     return LoginResult(account=Account.get_by_id(account.id))
+
+
+# --- login sessions (one per login on one device) -----------------------------
+
+SEEN_EVERY = datetime.timedelta(minutes=5)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_login_session(account: Account, *, ip: str, user_agent: str) -> str:
+    """A new login session; its token goes into the account's id for Flask-Login."""
+    token = new_token()
+    LoginSession.create(token_hash=_token_hash(token), account=account, ip=ip,
+                        user_agent=(user_agent or "")[:512])
+    account.login_token = token
+    return token
+
+
+def load_for_session(user_id: str, now: datetime.datetime | None = None):
+    """The account a session or remember cookie names, if that login still stands.
+
+    `user_id` is Account.get_id(): "account id:session version:login token".
+    """
+    parts = (user_id or "").split(":")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[2]:
+        return None
+    account_id, version, token = parts
+    account = Account.get_or_none(Account.id == int(account_id))
+    if account is None or str(account.session_version) != version:
+        return None
+    login = LoginSession.get_or_none(LoginSession.token_hash == _token_hash(token),
+                                     LoginSession.account == account.id)
+    if login is None or login.ended_at is not None:
+        return None
+    now = now or utcnow()
+    if login.last_seen_at < now - SEEN_EVERY:
+        LoginSession.update(last_seen_at=now).where(LoginSession.id == login.id).execute()
+    account.login_token = token
+    return account
+
+
+def end_login_session(account: Account) -> None:
+    """Log out this device: its session and remember cookies stop working."""
+    if account.login_token:
+        LoginSession.update(ended_at=utcnow()).where(
+            LoginSession.token_hash == _token_hash(account.login_token),
+            LoginSession.ended_at.is_null()).execute()
 
 
 # --- self-service changes (the account page) --------------------------------

@@ -4,10 +4,12 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from flask import (Flask, abort, current_app, make_response, redirect, render_template,
-                   request, send_from_directory)
+                   request, send_from_directory, session)
 from flask_babel import get_locale
+from flask_login import login_user
 
 from extensions import limiter
+from services import accounts
 from services.columns import KINDS
 
 
@@ -120,6 +122,14 @@ def safe_local_path(target, default: str) -> str:
                for char in text):
             return default
     return target
+
+
+def log_in(account, remember: bool = False) -> None:
+    """A fresh session at login (nothing from before carries over) with its own
+    login session on the server, which logging out ends."""
+    session.clear()
+    accounts.start_login_session(account, ip=client_ip(), user_agent=user_agent())
+    login_user(account, remember=remember)
 
 
 def client_ip() -> str:

@@ -1,12 +1,12 @@
 """账户: profile, username / phone / password changes, login history, appeals."""
 from flask import Blueprint, current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from forms import AccountPasswordForm, AccountPhoneForm, AccountUsernameForm, CodeStepForm
 from models import LoginEvent
 from services import accounts, appeals, codes, identity, messaging, recovery
-from views import limit_posts, client_ip, is_htmx, leave_to, postman, render_component
+from views import limit_posts, client_ip, is_htmx, leave_to, log_in, postman, render_component
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -72,8 +72,7 @@ def account_password():
         else:
             # Other sessions ended with the old session version; this one is renewed.
             account = current_user._get_current_object()
-            session.clear()
-            login_user(account)
+            log_in(account)
             return _done(_("密码已修改，其他设备上的登录已全部退出。"))
     return _render("password", form, 422)
 

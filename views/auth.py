@@ -2,12 +2,12 @@
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from forms import LoginForm
 from services import accounts, binding
-from views import (client_ip, leave_to, limit_posts, render_component, safe_local_path,
-                   user_agent)
+from views import (client_ip, leave_to, limit_posts, log_in, render_component,
+                   safe_local_path, user_agent)
 
 bp = Blueprint("auth", __name__)
 
@@ -40,16 +40,20 @@ def _signed_in(account, remember: bool):
     binding.auto_bind(account, since_year=current_app.config["ELIGIBLE_SINCE_YEAR"])
     next_url = safe_local_path(request.args.get("next"), url_for(
         "admin.index" if account.is_admin else "records.index"))
-    # A fresh session at login: nothing from before login carries over.
-    session.clear()
-    login_user(account, remember=remember)
+    log_in(account, remember=remember)
     flash(_("欢迎回来，%(name)s。", name=account.real_name or account.username), "info")
     return leave_to(next_url)
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    if current_user.is_authenticated:
+        # Ends this login on the server: a copied session or remember cookie
+        # stops working; the account's other devices stay logged in.
+        accounts.end_login_session(current_user._get_current_object())
+    # Cleared BEFORE logout_user, which leaves the marker that makes
+    # Flask-Login delete the remember cookie in this response.
     session.clear()
+    logout_user()
     flash(_("你已安全退出。"), "info")
     return redirect(url_for(".login"), 303)

@@ -3,12 +3,12 @@ import functools
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from forms import AppealForm, AppealStatusForm, RegisterCodeForm, RegisterConfirmForm, RegisterIdentityForm, RegisterNoticeForm
 from services import appeals, binding, codes, identity, messaging, registration
 from services.registration import RegistrationError
-from views import limit_posts, client_ip, is_htmx, leave_to, postman, render_component
+from views import limit_posts, client_ip, is_htmx, leave_to, log_in, postman, render_component
 
 bp = Blueprint("register", __name__, url_prefix="/register")
 
@@ -191,8 +191,7 @@ def register_confirm(draft):
                            id_taken=error.field == "id_number")
         return response
     binding.auto_bind(account, since_year=current_app.config["ELIGIBLE_SINCE_YEAR"])
-    session.clear()
-    login_user(account)
+    log_in(account)
     return leave_to(url_for("register.register_done"))
 
 

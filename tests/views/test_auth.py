@@ -128,3 +128,33 @@ def test_login_is_rate_limited(app_factory, student):
     statuses = [client.post("/login", data={"login": "x@example.edu.cn", "password": "y-1234567"})
                 .status_code for _ in range(4)]
     assert statuses == [422, 422, 422, 429]
+
+
+def test_logout_ends_this_login_on_the_server_only(app, client, student):
+    """A copied session or remember cookie stops working; other devices stay in."""
+    login_form = {"login": "li@example.edu.cn", "password": PASSWORD, "remember": "y"}
+    client.post("/login", data=login_form)
+    session_cookie = client.get_cookie("session").value
+    remember_cookie = client.get_cookie("remember_token").value
+    other_device = app.test_client()
+    other_device.post("/login", data=login_form)
+
+    response = client.post("/logout")
+    assert response.status_code == 303
+    cleared = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("remember_token=")]
+    assert cleared and "Expires=Thu, 01 Jan 1970" in cleared[0]
+
+    copied_session = app.test_client()
+    copied_session.set_cookie("session", session_cookie)
+    assert copied_session.get("/account/").status_code == 302
+    copied_remember = app.test_client()
+    copied_remember.set_cookie("remember_token", remember_cookie)
+    assert copied_remember.get("/account/").status_code == 302
+    assert "李四" in text(other_device.get("/account/"))
+
+
+def test_logout_on_a_shared_computer_with_remember_me(client, student):
+    client.post("/login", data={"login": "li@example.edu.cn", "password": PASSWORD, "remember": "y"})
+    client.post("/logout")
+    assert client.get_cookie("remember_token") is None
+    assert client.get("/account/").status_code == 302

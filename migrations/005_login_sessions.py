@@ -1,0 +1,34 @@
+"""Migration 005_login_sessions.py: one row per login on one device (logout ends it)."""
+
+from contextlib import suppress
+
+import peewee as pw
+from peewee_migrate import Migrator
+
+
+with suppress(ImportError):
+    import playhouse.postgres_ext as pw_pext
+
+
+def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
+    """Write your migrations here."""
+
+    @migrator.create_model
+    class LoginSession(pw.Model):
+        id = pw.AutoField()
+        token_hash = pw.CharField(max_length=64, unique=True)
+        account = pw.ForeignKeyField(column_name='account_id', field='id', model=migrator.orm['account'], on_delete='CASCADE')
+        created_at = pw.DateTimeField()
+        last_seen_at = pw.DateTimeField()
+        ended_at = pw.DateTimeField(null=True)
+        ip = pw.CharField(max_length=64)
+        user_agent = pw.CharField(max_length=512)
+
+        class Meta:
+            table_name = "loginsession"
+
+
+def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+    """Write your rollback migrations here."""
+
+    migrator.remove_model('loginsession')
