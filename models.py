@@ -40,8 +40,12 @@ class Account(UserMixin, BaseModel):
     phone = SensitiveField(index=True, null=True)
     password_hash = CharField(max_length=255)
     created_at = DateTimeField(default=utcnow)
+    # Unused since logins are throttled per account and address (LoginThrottle);
+    # kept so that migration stays additive.
     failed_logins = IntegerField(default=0)
     locked_until = DateTimeField(null=True)
+    # When the owner was last told by SMS about repeated failed logins.
+    failure_alert_at = DateTimeField(null=True)
     # Bumped to end every session of the account at once (password reset, appeal).
     session_version = IntegerField(default=1)
     last_login_at = DateTimeField(null=True)
@@ -79,6 +83,21 @@ class LoginSession(BaseModel):
     ended_at = DateTimeField(null=True)
     ip = CharField(max_length=64, default="")
     user_agent = CharField(max_length=512, default="")
+
+
+class LoginThrottle(BaseModel):
+    """Failed logins counted per (who was typed, client address).
+
+    `key` is a keyed hash of the account (or, when no account matched, of the
+    login typed) and the address, so unknown logins are throttled exactly like
+    real ones and a stranger elsewhere cannot lock the owner out.
+    """
+
+    key = CharField(max_length=64, unique=True)
+    account = ForeignKeyField(Account, null=True, on_delete="CASCADE")
+    failures = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    updated_at = DateTimeField(default=utcnow)
 
 
 class RegistrationDraft(BaseModel):
@@ -326,5 +345,5 @@ class Verification(BaseModel):
     purpose = CharField(max_length=100, default="")
     ip = CharField(max_length=64, default="")
 
-ALL_MODELS = [Account, LoginEvent, LoginSession, RegistrationDraft, OneTimeCode, Challenge, Appeal,
+ALL_MODELS = [Account, LoginEvent, LoginSession, LoginThrottle, RegistrationDraft, OneTimeCode, Challenge, Appeal,
               AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, Report, Verification]

@@ -8,14 +8,23 @@ from peewee import IntegrityError
 
 import hashlib
 
-from models import Account, AuditEntry, Challenge, LoginEvent, LoginSession, db, new_token, utcnow
-from services import codes, identity
+import crypto
+from models import (Account, AuditEntry, Challenge, LoginEvent, LoginSession, LoginThrottle, db,
+                    new_token, utcnow)
+from services import codes, identity, messaging
 from services.errors import ServiceError
 
 _hasher = PasswordHasher()
 
+# Throttle per (account or typed login, client address): after MAX_FAILED_LOGINS
+# failures each further failure pauses logins from that address for
+# FIRST_DELAY_MINUTES, doubling, at most LOCK_MINUTES. A right password, or a
+# password reset (忘记密码, by SMS code), starts afresh.
 MAX_FAILED_LOGINS = 5
+FIRST_DELAY_MINUTES = 1
 LOCK_MINUTES = 15
+FORGET_FAILURES_AFTER = datetime.timedelta(days=1)
+ALERT_EVERY = datetime.timedelta(hours=1)
 # Compared against when the username is unknown, so both paths cost one hash.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0")
 
@@ -79,9 +88,10 @@ def create_or_reset_admin(username: str, password: str):
             account.save()
         else:
             # Only the columns a reset means to change; the version by SQL.
-            Account.update(password_hash=hash_password(password), failed_logins=0,
-                           locked_until=None, session_version=Account.session_version + 1,
+            Account.update(password_hash=hash_password(password),
+                           session_version=Account.session_version + 1,
                            ).where(Account.id == account.id).execute()
+            lift_throttles(account)
         audit("admin.created" if created else "admin.password_reset", account=account, actor="cli")
     return account, created
 
@@ -130,35 +140,88 @@ class LoginResult:
         return self.account is not None
 
 
-def authenticate(login: str, password: str, *, ip: str, user_agent: str,
+def lock_delay(failures: int):
+    """How long logins pause after this many failures in a row (None: not yet)."""
+    if failures < MAX_FAILED_LOGINS:
+        return None
+    minutes = FIRST_DELAY_MINUTES * 2 ** min(failures - MAX_FAILED_LOGINS, 10)
+    return datetime.timedelta(minutes=min(minutes, LOCK_MINUTES))
+
+
+def _throttle_key(account, login: str, ip: str) -> str:
+    who = f"account:{account.id}" if account else f"login:{identity.fold(login or '').strip().lower()}"
+    return crypto.blind_index(f"login-throttle:{who}|{ip}")
+
+
+def lift_throttles(account: Account) -> None:
+    """The owner proved who they are (a password reset): every pause ends."""
+    LoginThrottle.delete().where(LoginThrottle.account == account.id).execute()
+
+
+def _count_failure(key: str, account, now: datetime.datetime):
+    """One more failure, counted by SQL; the pause it starts, if any."""
+    with db.atomic():
+        LoginThrottle.insert(key=key, account=account.id if account else None, failures=1,
+                             updated_at=now).on_conflict(
+            conflict_target=[LoginThrottle.key],
+            update={LoginThrottle.failures: LoginThrottle.failures + 1,
+                    LoginThrottle.updated_at: now}).execute()
+        failures = LoginThrottle.select(LoginThrottle.failures).where(
+            LoginThrottle.key == key).scalar()
+        delay = lock_delay(failures)
+        if delay is None:
+            return None
+        until = now + delay
+        LoginThrottle.update(locked_until=until).where(LoginThrottle.key == key).execute()
+    return until
+
+
+def _alert_owner(account: Account, now: datetime.datetime, postman) -> None:
+    """At most one SMS an hour per account about repeated failed logins."""
+    if postman is None or not account.phone:
+        return
+    claimed = Account.update(failure_alert_at=now).where(
+        Account.id == account.id,
+        Account.failure_alert_at.is_null() | (Account.failure_alert_at < now - ALERT_EVERY)
+    ).execute()
+    if claimed:
+        try:
+            notify(account, "login_failures.txt", postman=postman)
+        except messaging.MessagingError:
+            pass  # the pause stands; the owner sees the failures in 登录记录
+
+
+def authenticate(login: str, password: str, *, ip: str, user_agent: str, postman=None,
                  now: datetime.datetime | None = None) -> LoginResult:
-    """Check a password, counting failures; 5 in a row lock the account."""
+    """Check a password; failures pause logins for this account from this address.
+
+    Unknown logins run the same way (a dummy hash, a throttle keyed by what was
+    typed), so answers, pauses and timing do not tell whether an account exists.
+    """
     now = now or utcnow()
     account = find_for_login(login)
-    if account is None:
-        check_password(_DUMMY_HASH, password)
-        return LoginResult()
-    if account.locked_until and account.locked_until > now:
-        LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=False)
-        return LoginResult(locked_until=account.locked_until)
+    key = _throttle_key(account, login, ip)
+    LoginThrottle.delete().where(
+        LoginThrottle.key == key, LoginThrottle.updated_at < now - FORGET_FAILURES_AFTER).execute()
+    throttle = LoginThrottle.get_or_none(LoginThrottle.key == key)
+    if throttle and throttle.locked_until and throttle.locked_until > now:
+        if account:
+            LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=False)
+        return LoginResult(locked_until=throttle.locked_until)
     # The hash check takes a while: a password change or another failure may be
     # written meanwhile, so the writes below change only their own columns, by SQL.
-    if not check_password(account.password_hash, password):
-        locked_until = None
-        with db.atomic():
-            Account.update(failed_logins=Account.failed_logins + 1).where(
-                Account.id == account.id).execute()
-            until = now + datetime.timedelta(minutes=LOCK_MINUTES)
-            if Account.update(locked_until=until, failed_logins=0).where(
-                    Account.id == account.id,
-                    Account.failed_logins >= MAX_FAILED_LOGINS).execute():
-                locked_until = until
-                audit("account.locked", account=account, ip=ip)
+    right = check_password(account.password_hash if account else _DUMMY_HASH, password)
+    if not (account and right):
+        locked_until = _count_failure(key, account, now)
+        if account:
             LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=False)
+            if locked_until:
+                audit("account.locked", account=account, ip=ip)
+                _alert_owner(account, now, postman)
         return LoginResult(locked_until=locked_until)
     with db.atomic():
-        Account.update(failed_logins=0, locked_until=None, last_login_at=now).where(
-            Account.id == account.id).execute()
+        LoginThrottle.delete().where(LoginThrottle.key == key).execute()
+        Account.update(last_login_at=now).where(Account.id == account.id).execute()
         if _hasher.check_needs_rehash(account.password_hash):
             # Only if the hash is still the one just checked.
             Account.update(password_hash=hash_password(password)).where(

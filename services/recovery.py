@@ -114,9 +114,9 @@ def finish_password_reset(challenge: Challenge, new_password: str, *, postman, i
                 Challenge.id == challenge.id, Challenge.finished_at.is_null()).execute():
             raise RecoveryError(_l("请先完成校验码验证。"))
         challenge.finished_at = finished_at
-        Account.update(password_hash=new_hash, session_version=Account.session_version + 1,
-                       failed_logins=0, locked_until=None).where(
-            Account.id == account.id).execute()
+        Account.update(password_hash=new_hash, session_version=Account.session_version + 1
+                       ).where(Account.id == account.id).execute()
+        accounts.lift_throttles(account)
         accounts.audit("account.password_reset", account=account, ip=ip)
     accounts.notify(account, "password_reset.txt", postman=postman)
     return account

@@ -6,7 +6,7 @@ from flask_login import current_user, logout_user
 
 from forms import LoginForm
 from services import accounts, binding
-from views import (client_ip, leave_to, limit_posts, log_in, render_component,
+from views import (client_ip, leave_to, limit_posts, log_in, postman, render_component,
                    safe_local_path, user_agent)
 
 bp = Blueprint("auth", __name__)
@@ -21,12 +21,12 @@ def login():
     message = None
     if form.validate_on_submit():
         result = accounts.authenticate(form.login.data, form.password.data,
-                                       ip=client_ip(), user_agent=user_agent())
+                                       ip=client_ip(), user_agent=user_agent(),
+                                       postman=postman())
         if result.locked_until:
             message = _(
-                "密码连续输错 %(count)s 次，账号已锁定 %(minutes)s 分钟，请在 %(until)s 之后再试，"
-                "或使用“忘记密码”重设密码。",
-                count=accounts.MAX_FAILED_LOGINS, minutes=accounts.LOCK_MINUTES,
+                "密码输错次数过多，从这个网络登录已锁定，请在 %(until)s 之后再试。"
+                "如果是你本人，可以用“忘记密码”通过短信校验码重设密码，立即解除锁定。",
                 until=format_datetime(result.locked_until, "HH:mm"))
         elif not result.ok:
             message = _("用户名或密码不正确。")
