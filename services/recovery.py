@@ -9,6 +9,7 @@ import datetime
 
 from flask_babel import lazy_gettext as _l
 
+import crypto
 from models import Account, Challenge, db, utcnow
 from services import accounts, codes, identity
 from services.errors import ServiceError
@@ -39,12 +40,20 @@ def start_find_username(real_name: str, id_number: str) -> Challenge:
                .first())
     if account and identity.name_key(account.real_name) != identity.name_key(real_name):
         account = None
-    return Challenge.create(purpose=FIND_USERNAME, account=account)
+    return Challenge.create(purpose=FIND_USERNAME, account=account,
+                            payload=_typed(FIND_USERNAME, id_number, identity.name_key(real_name)))
 
 
 def start_password_reset(login: str) -> Challenge:
     account = accounts.find_for_login(login)
-    return Challenge.create(purpose=RESET_PASSWORD, account=account)
+    return Challenge.create(purpose=RESET_PASSWORD, account=account,
+                            payload=_typed(RESET_PASSWORD, identity.fold(login or "").strip().lower()))
+
+
+def _typed(purpose: str, *typed) -> dict:
+    """A keyed hash of what was typed: the decoy destination when nothing matched,
+    so the hourly limit per destination fills up for an unknown identity too."""
+    return {"typed": crypto.blind_index(":".join((purpose, *typed)))}
 
 
 def _destination(challenge: Challenge, channel: str):
@@ -66,8 +75,9 @@ def send_code(challenge: Challenge, channel: str, *, postman, ip: str) -> None:
     if channel not in ("sms", "email"):
         raise RecoveryError(_l("请选择获取校验码的方式。"), field="channel")
     to = _destination(challenge, channel)
-    code = codes.issue(challenge.purpose, challenge.token, channel,
-                       to or f"nowhere:{challenge.token}", ip=ip)
+    decoy = (f"account:{challenge.account_id}" if challenge.account_id
+             else challenge.payload.get("typed", challenge.token))
+    code = codes.issue(challenge.purpose, challenge.token, channel, to or f"nowhere:{decoy}", ip=ip)
     if to is None:
         return
     template = ("recover_username_code.txt" if challenge.purpose == FIND_USERNAME
