@@ -18,7 +18,7 @@ import models
 from extensions import babel, compress, csrf, limiter, login_manager, select_locale
 from services import signing
 from services.postman import Postman
-from services.accounts import browser_family
+from services.accounts import browser_family, load_for_session
 from services.records import summary
 from views import apply_upload_limit, is_htmx, must_not_be_stored, register_blueprints
 
@@ -112,13 +112,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 @login_manager.user_loader
 def _load_account(user_id: str):
-    account_id, _, version = user_id.partition(":")
-    if not account_id.isdigit():
-        return None
-    account = models.Account.get_or_none(models.Account.id == int(account_id))
-    if account is None or str(account.session_version) != version:
-        return None
-    return account
+    return load_for_session(user_id)
 
 
 def _init_database(app: Flask) -> None:

@@ -40,8 +40,12 @@ class Account(UserMixin, BaseModel):
     phone = SensitiveField(index=True, null=True)
     password_hash = CharField(max_length=255)
     created_at = DateTimeField(default=utcnow)
+    # Unused since logins are throttled per account and address (LoginThrottle);
+    # kept so that migration stays additive.
     failed_logins = IntegerField(default=0)
     locked_until = DateTimeField(null=True)
+    # When the owner was last told by SMS about repeated failed logins.
+    failure_alert_at = DateTimeField(null=True)
     # Bumped to end every session of the account at once (password reset, appeal).
     session_version = IntegerField(default=1)
     last_login_at = DateTimeField(null=True)
@@ -50,10 +54,14 @@ class Account(UserMixin, BaseModel):
     def is_admin(self):
         return self.role == self.ADMIN
 
+    # The token of the LoginSession this object was loaded for (set at login and
+    # by the user loader); never stored in this table.
+    login_token = ""
+
     def get_id(self):
         # The version makes old session and remember-me cookies stop working
-        # the moment it is bumped.
-        return f"{self.id}:{self.session_version}"
+        # the moment it is bumped (every device); the login token ends one device.
+        return f"{self.id}:{self.session_version}:{self.login_token}"
 
 
 class LoginEvent(BaseModel):
@@ -62,6 +70,34 @@ class LoginEvent(BaseModel):
     ip = CharField(max_length=64)
     user_agent = CharField(max_length=512)
     success = BooleanField()
+
+
+class LoginSession(BaseModel):
+    """One login on one device. The browser's cookies carry the random token;
+    only its SHA-256 is stored. Logging out ends this row only."""
+
+    token_hash = CharField(max_length=64, unique=True)
+    account = ForeignKeyField(Account, backref="login_sessions", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow)
+    ended_at = DateTimeField(null=True)
+    ip = CharField(max_length=64, default="")
+    user_agent = CharField(max_length=512, default="")
+
+
+class LoginThrottle(BaseModel):
+    """Failed logins counted per (who was typed, client address).
+
+    `key` is a keyed hash of the account (or, when no account matched, of the
+    login typed) and the address, so unknown logins are throttled exactly like
+    real ones and a stranger elsewhere cannot lock the owner out.
+    """
+
+    key = CharField(max_length=64, unique=True)
+    account = ForeignKeyField(Account, null=True, on_delete="CASCADE")
+    failures = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    updated_at = DateTimeField(default=utcnow)
 
 
 class OneTimeCode(BaseModel):
@@ -339,6 +375,6 @@ class StaffRecoveryCode(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
-ALL_MODELS = [Account, LoginEvent, OneTimeCode, Challenge, Appeal,
+ALL_MODELS = [Account, LoginEvent, LoginSession, LoginThrottle, OneTimeCode, Challenge, Appeal,
               AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, Report, Verification,
               StaffTotp, StaffRecoveryCode]

@@ -1,6 +1,7 @@
 """Accounts: password hashing, creation, login with lockout, audit entries,
 and the changes a student makes on the account page."""
 import datetime
+import hashlib
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -8,14 +9,24 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
-from models import Account, AuditEntry, Challenge, LoginEvent, db, utcnow
+import crypto
+from models import (Account, AuditEntry, Challenge, LoginEvent, LoginSession, LoginThrottle, db,
+                    new_token, utcnow)
 from services import challenges, identity
 from services.errors import ServiceError
+from services.messaging import MessagingError
 
 _hasher = PasswordHasher()
 
+# Throttle per (account or typed login, client address): after MAX_FAILED_LOGINS
+# failures each further failure pauses logins from that address for
+# FIRST_DELAY_MINUTES, doubling, at most LOCK_MINUTES. A right password, or a
+# password reset (忘记密码, by SMS code), starts afresh.
 MAX_FAILED_LOGINS = 5
+FIRST_DELAY_MINUTES = 1
 LOCK_MINUTES = 15
+FORGET_FAILURES_AFTER = datetime.timedelta(days=1)
+ALERT_EVERY = datetime.timedelta(hours=1)
 # Compared against when the username is unknown, so both paths cost one hash.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0")
 
@@ -74,11 +85,15 @@ def create_or_reset_admin(username: str, password: str):
             account = Account(username=username, role=Account.ADMIN)
         elif not account.is_admin:
             raise AccountError(f"{username} is a student account")
-        account.password_hash = hash_password(password)
-        account.session_version += 0 if created else 1
-        account.failed_logins = 0
-        account.locked_until = None
-        account.save()
+        if created:
+            account.password_hash = hash_password(password)
+            account.save()
+        else:
+            # Only the columns a reset means to change; the version by SQL.
+            Account.update(password_hash=hash_password(password),
+                           session_version=Account.session_version + 1,
+                           ).where(Account.id == account.id).execute()
+            lift_throttles(account)
         audit("admin.created" if created else "admin.password_reset", account=account, actor="cli")
     return account, created
 
@@ -127,36 +142,144 @@ class LoginResult:
         return self.account is not None
 
 
-def authenticate(login: str, password: str, *, ip: str, user_agent: str,
+def lock_delay(failures: int):
+    """How long logins pause after this many failures in a row (None: not yet)."""
+    if failures < MAX_FAILED_LOGINS:
+        return None
+    minutes = FIRST_DELAY_MINUTES * 2 ** min(failures - MAX_FAILED_LOGINS, 10)
+    return datetime.timedelta(minutes=min(minutes, LOCK_MINUTES))
+
+
+def _throttle_key(account, login: str, ip: str) -> str:
+    who = f"account:{account.id}" if account else f"login:{identity.fold(login or '').strip().lower()}"
+    return crypto.blind_index(f"login-throttle:{who}|{ip}")
+
+
+def lift_throttles(account: Account) -> None:
+    """The owner proved who they are (a password reset): every pause ends."""
+    LoginThrottle.delete().where(LoginThrottle.account == account.id).execute()
+
+
+def _count_failure(key: str, account, now: datetime.datetime):
+    """One more failure, counted by SQL; the pause it starts, if any."""
+    with db.atomic():
+        LoginThrottle.insert(key=key, account=account.id if account else None, failures=1,
+                             updated_at=now).on_conflict(
+            conflict_target=[LoginThrottle.key],
+            update={LoginThrottle.failures: LoginThrottle.failures + 1,
+                    LoginThrottle.updated_at: now}).execute()
+        failures = LoginThrottle.select(LoginThrottle.failures).where(
+            LoginThrottle.key == key).scalar()
+        delay = lock_delay(failures)
+        if delay is None:
+            return None
+        until = now + delay
+        LoginThrottle.update(locked_until=until).where(LoginThrottle.key == key).execute()
+    return until
+
+
+def _alert_owner(account: Account, now: datetime.datetime, postman) -> None:
+    """At most one SMS an hour per account about repeated failed logins."""
+    if postman is None or not account.phone:
+        return
+    claimed = Account.update(failure_alert_at=now).where(
+        Account.id == account.id,
+        Account.failure_alert_at.is_null() | (Account.failure_alert_at < now - ALERT_EVERY)
+    ).execute()
+    if claimed:
+        try:
+            notify(account, "login_failures.txt", postman=postman)
+        except MessagingError:
+            pass  # the pause stands; the owner sees the failures in 登录记录
+
+
+def authenticate(login: str, password: str, *, ip: str, user_agent: str, postman=None,
                  now: datetime.datetime | None = None) -> LoginResult:
-    """Check a password, counting failures; 5 in a row lock the account."""
+    """Check a password; failures pause logins for this account from this address.
+
+    Unknown logins run the same way (a dummy hash, a throttle keyed by what was
+    typed), so answers, pauses and timing do not tell whether an account exists.
+    """
     now = now or utcnow()
     account = find_for_login(login)
-    if account is None:
-        check_password(_DUMMY_HASH, password)
-        return LoginResult()
-    if account.locked_until and account.locked_until > now:
-        LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=False)
-        return LoginResult(locked_until=account.locked_until)
-    if not check_password(account.password_hash, password):
-        with db.atomic():
-            account.failed_logins += 1
-            if account.failed_logins >= MAX_FAILED_LOGINS:
-                account.locked_until = now + datetime.timedelta(minutes=LOCK_MINUTES)
-                account.failed_logins = 0
-                audit("account.locked", account=account, ip=ip)
-            account.save()
+    key = _throttle_key(account, login, ip)
+    LoginThrottle.delete().where(
+        LoginThrottle.key == key, LoginThrottle.updated_at < now - FORGET_FAILURES_AFTER).execute()
+    throttle = LoginThrottle.get_or_none(LoginThrottle.key == key)
+    if throttle and throttle.locked_until and throttle.locked_until > now:
+        if account:
             LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=False)
-        return LoginResult(locked_until=account.locked_until if account.locked_until and account.locked_until > now else None)
+        return LoginResult(locked_until=throttle.locked_until)
+    # The hash check takes a while: a password change or another failure may be
+    # written meanwhile, so the writes below change only their own columns, by SQL.
+    right = check_password(account.password_hash if account else _DUMMY_HASH, password)
+    if not (account and right):
+        locked_until = _count_failure(key, account, now)
+        if account:
+            LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=False)
+            if locked_until:
+                audit("account.locked", account=account, ip=ip)
+                _alert_owner(account, now, postman)
+        return LoginResult(locked_until=locked_until)
     with db.atomic():
-        account.failed_logins = 0
-        account.locked_until = None
-        account.last_login_at = now
+        LoginThrottle.delete().where(LoginThrottle.key == key).execute()
+        Account.update(last_login_at=now).where(Account.id == account.id).execute()
         if _hasher.check_needs_rehash(account.password_hash):
-            account.password_hash = hash_password(password)
-        account.save()
+            # Only if the hash is still the one just checked.
+            Account.update(password_hash=hash_password(password)).where(
+                Account.id == account.id,
+                Account.password_hash == account.password_hash).execute()
         LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=True)
-    return LoginResult(account=account)
+    return LoginResult(account=Account.get_by_id(account.id))
+
+
+# --- login sessions (one per login on one device) -----------------------------
+
+SEEN_EVERY = datetime.timedelta(minutes=5)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_login_session(account: Account, *, ip: str, user_agent: str) -> str:
+    """A new login session; its token goes into the account's id for Flask-Login."""
+    token = new_token()
+    LoginSession.create(token_hash=_token_hash(token), account=account, ip=ip,
+                        user_agent=(user_agent or "")[:512])
+    account.login_token = token
+    return token
+
+
+def load_for_session(user_id: str, now: datetime.datetime | None = None):
+    """The account a session or remember cookie names, if that login still stands.
+
+    `user_id` is Account.get_id(): "account id:session version:login token".
+    """
+    parts = (user_id or "").split(":")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[2]:
+        return None
+    account_id, version, token = parts
+    account = Account.get_or_none(Account.id == int(account_id))
+    if account is None or str(account.session_version) != version:
+        return None
+    login = LoginSession.get_or_none(LoginSession.token_hash == _token_hash(token),
+                                     LoginSession.account == account.id)
+    if login is None or login.ended_at is not None:
+        return None
+    now = now or utcnow()
+    if login.last_seen_at < now - SEEN_EVERY:
+        LoginSession.update(last_seen_at=now).where(LoginSession.id == login.id).execute()
+    account.login_token = token
+    return account
+
+
+def end_login_session(account: Account) -> None:
+    """Log out this device: its session and remember cookies stop working."""
+    if account.login_token:
+        LoginSession.update(ended_at=utcnow()).where(
+            LoginSession.token_hash == _token_hash(account.login_token),
+            LoginSession.ended_at.is_null()).execute()
 
 
 # --- self-service changes (the account page) --------------------------------
@@ -181,7 +304,7 @@ def change_username(account: Account, new_username: str, current_password: str, 
     try:
         with db.atomic():
             account.username = new_username
-            account.save()
+            account.save(only=[Account.username])
             audit("account.username_changed", account=account, ip=ip,
                   detail=f"{identity.mask_email(old)} -> {identity.mask_email(new_username)}")
     except IntegrityError:
@@ -198,10 +321,19 @@ def change_password(account: Account, current_password: str, new_password: str, 
                                         id_number=account.id_number or "")
     if problem:
         raise AccountError(problem, field="new_password")
+    new_hash = hash_password(new_password)
     with db.atomic():
-        account.password_hash = hash_password(new_password)
+        # Guarded by the session version read: if every session was ended
+        # meanwhile (a reset, an appeal), this session no longer counts.
+        changed = Account.update(password_hash=new_hash,
+                                 session_version=Account.session_version + 1).where(
+            Account.id == account.id,
+            Account.session_version == account.session_version).execute()
+        if not changed:
+            raise AccountError(_l("账号的登录状态已变化，请重新登录后再修改密码。"),
+                               field="current_password")
+        account.password_hash = new_hash
         account.session_version += 1
-        account.save()
         audit("account.password_changed", account=account, ip=ip)
     notify(account, "password_changed.txt", postman=postman)
 
@@ -234,7 +366,7 @@ def finish_phone_change(challenge: Challenge, *, postman, ip: str) -> str:
     old_phone = account.phone
     with db.atomic():
         account.phone = new_phone
-        account.save()
+        account.save(only=[Account.phone, Account.phone_index])
         challenges.finish(challenge)
         audit("account.phone_changed", account=account, ip=ip,
               detail=f"{identity.mask_phone(old_phone)} -> {identity.mask_phone(new_phone)}")

@@ -93,18 +93,23 @@ def decide(appeal: Appeal, approve: bool, reason: str, *, actor: str, postman,
     if not approve and not reason:
         raise AppealError(_l("驳回申诉时必须写明理由。"))
     previous_owner = None
+    status = Appeal.APPROVED if approve else Appeal.REJECTED
+    decided_at = utcnow()
     with db.atomic():
-        appeal.status = Appeal.APPROVED if approve else Appeal.REJECTED
-        appeal.decision_reason = reason
-        appeal.decided_at = utcnow()
-        appeal.save()
+        # The first write, guarded by the status read: of two decisions at once,
+        # the second finds nothing pending and changes nothing.
+        if not Appeal.update(status=status, decision_reason=reason, decided_at=decided_at).where(
+                Appeal.id == appeal.id, Appeal.status == Appeal.PENDING).execute():
+            raise AppealError(_l("这条申诉已经处理过了。"))
+        appeal.status, appeal.decision_reason, appeal.decided_at = status, reason, decided_at
         if approve:
             previous_owner = current_holder(appeal)
             if previous_owner:
                 binding.release(previous_owner, appeal.id_number)
+                Account.update({Account.id_number: None, Account.id_number_index: None,
+                                Account.session_version: Account.session_version + 1}).where(
+                    Account.id == previous_owner.id).execute()
                 previous_owner.id_number = None
-                previous_owner.session_version += 1
-                previous_owner.save()
                 accounts.audit("account.id_released", account=previous_owner, actor=actor, ip=ip,
                                detail=appeal.reference)
         accounts.audit("appeal.approved" if approve else "appeal.rejected", actor=actor, ip=ip,

@@ -142,7 +142,11 @@ def send_code(challenge: Challenge, channel: str, *, postman, ip: str, now=None)
     same, to "nowhere", so the resend and hourly limits behave alike."""
     flow = flow_of(challenge)
     to = _destination(flow, challenge, channel)
-    code = codes.issue(flow.purpose, challenge.token, channel, to or f"nowhere:{challenge.token}",
+    # Nowhere, but a nowhere that fills up like a real destination: the account's,
+    # or a keyed hash of what was typed (recovery puts it in the payload).
+    nowhere = (f"account:{challenge.account_id}" if challenge.account_id
+               else challenge.payload.get("typed", challenge.token))
+    code = codes.issue(flow.purpose, challenge.token, channel, to or f"nowhere:{nowhere}",
                        ip=ip, now=now)
     if to is None:
         return ""

@@ -111,7 +111,17 @@ def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: s
     if not approve and not reply:
         raise CorrectionError(_l("不采纳时必须写明理由。"), field="reply")
     kind = KINDS[correction.kind]
+    status = CorrectionRequest.APPROVED if approve else CorrectionRequest.REJECTED
+    decided_at = utcnow()
     with db.atomic():
+        # The first write, guarded by the status read: of two decisions at once,
+        # the second finds nothing pending and changes nothing.
+        if not CorrectionRequest.update(
+                status=status, reply=reply or None, decided_at=decided_at, decided_by=actor,
+                pending_key=None).where(CorrectionRequest.id == correction.id,
+                                        CorrectionRequest.status == CorrectionRequest.PENDING
+                                        ).execute():
+            raise CorrectionError(_l("这条更正申请已经处理过了。"))
         if approve:
             record = kind.model.get_by_id(correction.record_id)
             raw = {column.attr: display_value(record, column) for column in kind.columns}
@@ -121,20 +131,21 @@ def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: s
                 raise CorrectionError(_l("按记录的规则，新的内容不能采用：%(problems)s",
                                          problems="；".join(f"{h}：{m}" for h, m in problems)))
             old = display_value(record, kind.column(correction.field))
-            for attr in (correction.field, *DERIVED.get(correction.field, ())):
+            changed = [correction.field, *DERIVED.get(correction.field, ())]
+            for attr in changed:
                 setattr(record, attr, values.get(attr))
             record.updated_at = utcnow()
-            record.save()
+            # Only the corrected field (with its look-up columns) and the update date.
+            fields = kind.model._meta.fields
+            record.save(only=[fields[name] for name in (*changed, "updated_at", *(
+                fields[attr].index_name for attr in changed
+                if getattr(fields[attr], "index_name", None)))])
             accounts.audit("record.corrected", actor=actor, ip=ip, account=correction.account,
                            detail=f"{kind.key}:{record.id}:{correction.field}: {old} -> "
                                   f"{display_value(record, kind.column(correction.field))} "
                                   f"(request {correction.id})")
-        correction.status = CorrectionRequest.APPROVED if approve else CorrectionRequest.REJECTED
-        correction.reply = reply or None
-        correction.decided_at = utcnow()
-        correction.decided_by = actor
-        correction.pending_key = None
-        correction.save()
+        correction.status, correction.reply = status, reply or None
+        correction.decided_at, correction.decided_by, correction.pending_key = decided_at, actor, None
         if not approve:
             accounts.audit("correction.rejected", actor=actor, ip=ip, account=correction.account,
                            detail=str(correction.id))

@@ -8,7 +8,8 @@ whether an account exists.
 """
 from flask_babel import lazy_gettext as _l
 
-from models import Account, Challenge, db
+import crypto
+from models import Account, Challenge, db, utcnow
 from services import accounts, challenges, identity
 from services.errors import ServiceError
 
@@ -29,11 +30,21 @@ def start_find_username(real_name: str, id_number: str) -> Challenge:
                .first())
     if account and identity.name_key(account.real_name) != identity.name_key(real_name):
         account = None
-    return challenges.start(challenges.FIND_USERNAME, account=account)
+    return challenges.start(challenges.FIND_USERNAME, account=account,
+                            payload=_typed(challenges.FIND_USERNAME, id_number,
+                                           identity.name_key(real_name)))
 
 
 def start_password_reset(login: str) -> Challenge:
-    return challenges.start(challenges.RESET_PASSWORD, account=accounts.find_for_login(login))
+    return challenges.start(challenges.RESET_PASSWORD, account=accounts.find_for_login(login),
+                            payload=_typed(challenges.RESET_PASSWORD,
+                                           identity.fold(login or "").strip().lower()))
+
+
+def _typed(flow, *typed) -> dict:
+    """A keyed hash of what was typed: the decoy destination when nothing matched,
+    so the hourly limit per destination fills up for an unknown identity too."""
+    return {"typed": crypto.blind_index(":".join((flow.purpose, *typed)))}
 
 
 def _verified_account(challenge: Challenge) -> Account:
@@ -59,13 +70,17 @@ def finish_password_reset(challenge: Challenge, new_password: str, *, postman, i
                                         id_number=account.id_number or "")
     if problem:
         raise RecoveryError(problem, field="password")
+    new_hash = accounts.hash_password(new_password)
     with db.atomic():
-        account.password_hash = accounts.hash_password(new_password)
-        account.session_version += 1
-        account.failed_logins = 0
-        account.locked_until = None
-        account.save()
-        challenges.finish(challenge)
+        # One reset per challenge, and only the columns a reset means to change.
+        finished_at = utcnow()
+        if not Challenge.update(finished_at=finished_at).where(
+                Challenge.id == challenge.id, Challenge.finished_at.is_null()).execute():
+            raise RecoveryError(_l("请先完成校验码验证。"))
+        challenges.finish(challenge, now=finished_at)
+        Account.update(password_hash=new_hash, session_version=Account.session_version + 1
+                       ).where(Account.id == account.id).execute()
+        accounts.lift_throttles(account)
         accounts.audit("account.password_reset", account=account, ip=ip)
     accounts.notify(account, "password_reset.txt", postman=postman)
     return account

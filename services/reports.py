@@ -170,7 +170,7 @@ def issue(account, kind_key: str, record: Record, months, *, config, render, ip:
         # Sealed on disk (it shows the code and the ID number); served as signed.
         crypto.write_private(path, pdf)
         report.pdf_path = str(path.relative_to(folder))
-        report.save()
+        report.save(only=[Report.pdf_path])
         accounts.audit("report.issued", account=account, ip=ip, detail=f"{kind_key}:{record.id}")
     return report
 
@@ -181,17 +181,21 @@ def extend(report: Report, months, *, config, ip: str = "", now=None) -> Report:
     if status_of(report, now) != VALID:
         raise ReportError(_l("只能延长仍然有效的报告；已过期或已关闭的报告请重新申请。"))
     months = check_months(months, config)
-    report.expires_at = add_months(now.replace(microsecond=0), months)
-    report.reminded_at = None
-    report.save()
+    expires_at = add_months(now.replace(microsecond=0), months)
+    # Only if still open: a close at the same moment is not undone.
+    if not Report.update(expires_at=expires_at, reminded_at=None).where(
+            Report.id == report.id, Report.closed_at.is_null()).execute():
+        raise ReportError(_l("只能延长仍然有效的报告；已过期或已关闭的报告请重新申请。"))
+    report.expires_at, report.reminded_at = expires_at, None
     accounts.audit("report.extended", account=report.account, ip=ip, detail=str(report.id))
     return report
 
 
 def close(report: Report, *, ip: str = "", now=None) -> Report:
-    if report.closed_at is None:
-        report.closed_at = now or utcnow()
-        report.save()
+    closed_at = now or utcnow()
+    if report.closed_at is None and Report.update(closed_at=closed_at).where(
+            Report.id == report.id, Report.closed_at.is_null()).execute():
+        report.closed_at = closed_at
         accounts.audit("report.closed", account=report.account, ip=ip, detail=str(report.id))
     return report
 
@@ -264,10 +268,13 @@ def send_reminders(*, postman, now=None) -> int:
     now = now or utcnow()
     sent = 0
     for report in due_for_reminder(now):
+        # Claimed first, so two runs at once remind once.
+        if not Report.update(reminded_at=now).where(
+                Report.id == report.id, Report.reminded_at.is_null()).execute():
+            continue
+        report.reminded_at = now
         accounts.notify(report.account, "report_expiring.txt", postman=postman,
                         title=snapshot_of(report)["title"]["zh"], code=grouped(report.code),
                         expires_at=report.expires_at)
-        report.reminded_at = now
-        report.save()
         sent += 1
     return sent

@@ -5,13 +5,14 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from flask import (Flask, abort, current_app, make_response, redirect, render_template,
-                   request, send_file)
+                   request, send_file, session)
 from flask_babel import get_locale
-from flask_login import current_user
+from flask_login import current_user, login_user
 from werkzeug.security import safe_join
 
 import crypto
 from extensions import limiter
+from services import accounts
 from services.columns import KINDS
 
 
@@ -190,6 +191,14 @@ def safe_local_path(target, default: str) -> str:
                for char in text):
             return default
     return target
+
+
+def log_in(account, remember: bool = False) -> None:
+    """A fresh session at login (nothing from before carries over) with its own
+    login session on the server, which logging out ends."""
+    session.clear()
+    accounts.start_login_session(account, ip=client_ip(), user_agent=user_agent())
+    login_user(account, remember=remember)
 
 
 def client_ip() -> str:

@@ -1,14 +1,15 @@
 """账户: profile, username / phone / password changes, login history, appeals."""
 from flask import Blueprint, abort, current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from forms import (AccountPasswordForm, AccountPhoneForm, AccountUsernameForm, AppealAnswerForm,
                    CodeCheckForm)
 from services import accounts, appeals, challenges
 from services.errors import ServiceError
 from services.messaging import MessagingError
-from views import advance, client_ip, form_error, leave_to, limit_posts, postman, render_component
+from views import (advance, client_ip, form_error, leave_to, limit_posts, log_in, postman,
+                   render_component)
 from views.codes import CodeSteps, add_code_views
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -67,8 +68,7 @@ def password():
         else:
             # Other sessions ended with the old session version; this one is renewed.
             account = current_user._get_current_object()
-            session.clear()
-            login_user(account)
+            log_in(account)
             return _done(_("密码已修改，其他设备上的登录已全部退出。"))
     return _render("password", form, 422 if form.is_submitted() else 200)
 

@@ -2,13 +2,13 @@
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from forms import LoginForm
 from services import accounts, binding
 from views import staff
-from views import (client_ip, leave_to, limit_posts, render_component, safe_local_path,
-                   user_agent)
+from views import (client_ip, leave_to, limit_posts, log_in, postman, render_component,
+                   safe_local_path, user_agent)
 
 bp = Blueprint("auth", __name__)
 
@@ -22,12 +22,12 @@ def login():
     message = None
     if form.validate_on_submit():
         result = accounts.authenticate(form.login.data, form.password.data,
-                                       ip=client_ip(), user_agent=user_agent())
+                                       ip=client_ip(), user_agent=user_agent(),
+                                       postman=postman())
         if result.locked_until:
             message = _(
-                "密码连续输错 %(count)s 次，账号已锁定 %(minutes)s 分钟，请在 %(until)s 之后再试，"
-                "或使用“忘记密码”重设密码。",
-                count=accounts.MAX_FAILED_LOGINS, minutes=accounts.LOCK_MINUTES,
+                "密码输错次数过多，从这个网络登录已锁定，请在 %(until)s 之后再试。"
+                "如果是你本人，可以用“忘记密码”通过短信校验码重设密码，立即解除锁定。",
                 until=format_datetime(result.locked_until, "HH:mm"))
         elif not result.ok:
             message = _("用户名或密码不正确。")
@@ -43,16 +43,20 @@ def _signed_in(account, remember: bool):
         "admin.index" if account.is_admin else "records.index"))
     if staff.needs_second_factor(account):
         return staff.begin(account, next_url)
-    # A fresh session at login: nothing from before login carries over.
-    session.clear()
-    login_user(account, remember=remember)
+    log_in(account, remember=remember)
     flash(_("欢迎回来，%(name)s。", name=account.real_name or account.username), "info")
     return leave_to(next_url)
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    if current_user.is_authenticated:
+        # Ends this login on the server: a copied session or remember cookie
+        # stops working; the account's other devices stay logged in.
+        accounts.end_login_session(current_user._get_current_object())
+    # Cleared BEFORE logout_user, which leaves the marker that makes
+    # Flask-Login delete the remember cookie in this response.
     session.clear()
+    logout_user()
     flash(_("你已安全退出。"), "info")
     return redirect(url_for(".login"), 303)

@@ -3,14 +3,14 @@ import functools
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from forms import (AppealForm, AppealStatusForm, CodeCheckForm, CodeSendForm, RegisterConfirmForm,
                    RegisterIdentityForm, RegisterNoticeForm)
 from services import appeals, binding, challenges, registration
 from services.errors import ServiceError
-from views import (advance, client_ip, form_error, is_htmx, leave_to, limit_posts, render_component,
-                   upload_limit)
+from views import (advance, client_ip, form_error, is_htmx, leave_to, limit_posts, log_in,
+                   render_component, upload_limit)
 from views.codes import CodeSteps, add_code_views
 
 bp = Blueprint("register", __name__, url_prefix="/register")
@@ -159,8 +159,7 @@ def confirm(draft):
             return _render("identity", draft, identity_form, 422,
                            id_taken=error.field == "id_number")
         binding.auto_bind(account, since_year=current_app.config["ELIGIBLE_SINCE_YEAR"])
-        session.clear()
-        login_user(account)
+        log_in(account)
         return leave_to(url_for(".done"))
     return _render("confirm", draft, form, 422)
 

@@ -11,12 +11,12 @@ import time
 import segno
 from flask import Blueprint, current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from forms import SecondFactorEnrolForm, SecondFactorForm
 from models import Account
 from services import staff_auth
-from views import client_ip, form_error, leave_to, limit_posts, render_component
+from views import client_ip, form_error, leave_to, limit_posts, log_in, render_component
 
 bp = Blueprint("staff", __name__)
 
@@ -74,8 +74,7 @@ def _back_to_password(message: str):
 def _complete(account):
     """Log in now; the session remembers that the second factor was passed."""
     next_url = session[PENDING].get("next") or url_for("admin.index")
-    session.clear()
-    login_user(account, remember=False)
+    log_in(account)
     session[PASSED] = account.get_id()
     return next_url
 

@@ -1,7 +1,7 @@
 """services.recovery: 找回用户名 and 忘记密码 over the shared code flow."""
 import pytest
 
-from models import Account, AuditEntry, Challenge, utcnow
+from models import Account, AuditEntry, Challenge, LoginThrottle, utcnow
 from services import accounts, challenges, recovery
 from services.codes import CodeError
 from services.errors import ServiceError
@@ -69,7 +69,8 @@ def test_password_reset_needs_the_code(db, student, postman):
 
 def test_password_reset_sets_the_password_ends_sessions_lifts_the_lock(db, student, outbox,
                                                                       fixed_code, postman):
-    Account.update(locked_until=utcnow().replace(year=2099), failed_logins=3).execute()
+    LoginThrottle.create(key="paused-from-one-address", account=student.id, failures=5,
+                         locked_until=utcnow().replace(year=2099))
     challenge = verified(recovery.start_password_reset("13812345678"), postman, fixed_code)
     assert recovery.find("password", challenge.token).step == "new_password"
     with pytest.raises(ServiceError, match="至少 8 位") as weak:
@@ -79,6 +80,6 @@ def test_password_reset_sets_the_password_ends_sessions_lifts_the_lock(db, stude
     account = Account.get_by_id(student.id)
     assert accounts.check_password(account.password_hash, "brand-new-77")
     assert account.session_version == student.session_version + 1
-    assert account.locked_until is None and account.failed_logins == 0
+    assert not LoginThrottle.select().where(LoginThrottle.account == student.id).exists()
     assert "重设" in outbox.last()["body"] and "brand-new-77" not in outbox.last()["body"]
     assert recovery.find("password", challenge.token) is None

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from models import Account, Challenge, OneTimeCode, utcnow
+from models import Challenge, LoginThrottle, OneTimeCode, utcnow
 from tests.factories import PASSWORD
 
 HX = {"HX-Request": "true"}
@@ -106,7 +106,10 @@ def test_reset_password_end_to_end(app, student, outbox, db, login):
     old_session = app.test_client()
     old_session.post("/login", data={"login": "zhao@example.edu.cn", "password": PASSWORD})
     assert "赵六" in text(old_session.get("/"))
-    Account.update(failed_logins=0, locked_until=utcnow().replace(year=2099)).execute()
+    locked_out = app.test_client()
+    for _ in range(5):  # logins from this address are paused
+        locked_out.post("/login", data={"login": "zhao@example.edu.cn", "password": "wrong-123"})
+    assert LoginThrottle.select().where(LoginThrottle.locked_until > utcnow()).exists()
 
     client = app.test_client()
     start_reset(client, login)
@@ -209,3 +212,17 @@ def test_sending_codes_is_rate_limited(app_factory, student):
     statuses = [client.post("/recover/password/send", data={"channel": "sms"}).status_code
                 for _ in range(3)]
     assert statuses[-1] == 429
+
+
+def test_code_limits_are_the_same_for_unknown_logins(app, student, outbox):
+    """The hourly limit per destination fills up alike for a known and an unknown login."""
+    answers = {}
+    for login in ("zhao@example.edu.cn", "nobody@example.edu.cn"):
+        seen = []
+        for _ in range(7):
+            client = app.test_client()  # a new challenge each time: no 60 s wait
+            response = start_reset(client, login)
+            seen.append((response.status_code, without_tokens(text(response))))
+        answers[login] = seen
+    assert answers["zhao@example.edu.cn"] == answers["nobody@example.edu.cn"]
+    assert "次数过多" in answers["nobody@example.edu.cn"][-1][1]

@@ -203,6 +203,7 @@ def test_garbage_codes_are_422_not_500(enrolled, client):
 
 def test_a_session_without_the_second_factor_is_refused_by_admin_pages(app, staff, client):
     """A staff session made without the code (an old cookie): admin pages log it out."""
+    accounts.start_login_session(staff, ip="127.0.0.1", user_agent="test")
     with client.session_transaction() as session:
         session["_user_id"] = staff.get_id()
         session["_fresh"] = True
