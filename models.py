@@ -56,7 +56,7 @@ class Account(UserMixin, BaseModel):
 
     # The token of the LoginSession this object was loaded for (set at login and
     # by the user loader); never stored in this table.
-    login_token = ""
+    login_token = ""  # nosec B105 # a login session token held in memory, not a password
 
     def get_id(self):
         # The version makes old session and remember-me cookies stop working
