@@ -6,6 +6,7 @@ page to go to) for `staff_auth.PENDING_SECONDS`. The code page (or, the first
 time, the enrolment page) completes the login. `passed()` tells the admin pages
 that this session went through it.
 """
+import functools
 import time
 
 import segno
@@ -79,14 +80,24 @@ def _complete(account):
     return next_url
 
 
+def _password_passed(view):
+    """The view gets the account whose password was right a moment ago; anyone
+    else goes home (already logged in) or back to the password."""
+    @functools.wraps(view)
+    def wrapper():
+        if current_user.is_authenticated:
+            return redirect(url_for("home.index"), 303)
+        account = _pending()
+        if account is None:
+            return _back_to_password(_("登录已超时，请重新输入密码。"))
+        return view(account)
+    return wrapper
+
+
 @bp.route("/login/code", methods=["GET", "POST"])
 @limit_posts("RATELIMIT_CHECK_CODE")
-def second_factor():
-    if current_user.is_authenticated:
-        return redirect(url_for("home.index"), 303)
-    account = _pending()
-    if account is None:
-        return _back_to_password(_("登录已超时，请重新输入密码。"))
+@_password_passed
+def second_factor(account):
     if not staff_auth.is_enrolled(account):
         return leave_to(url_for(".enrol"))
     form = SecondFactorForm()
@@ -110,12 +121,8 @@ def second_factor():
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
 @limit_posts("RATELIMIT_CHECK_CODE")
-def enrol():
-    if current_user.is_authenticated:
-        return redirect(url_for("home.index"), 303)
-    account = _pending()
-    if account is None:
-        return _back_to_password(_("登录已超时，请重新输入密码。"))
+@_password_passed
+def enrol(account):
     if staff_auth.is_enrolled(account):
         return leave_to(url_for(".second_factor"))
     secret = staff_auth.pending_secret(account)
