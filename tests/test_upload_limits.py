@@ -13,7 +13,7 @@ import models
 from models import CorrectionRequest
 from services import accounts, photos
 from services.columns import KINDS
-from tests.factories import minimal_pdf, zip_bytes
+from tests.factories import minimal_pdf, sign_in_staff, zip_bytes
 
 
 def bomb_png(width=20000, height=20000):
@@ -122,7 +122,7 @@ def test_evidence_is_a_download_for_staff_and_student(app, client, db, student_w
     mine = client.get(f"/records/corrections/{correction.id}/evidence")
     accounts.create_or_reset_admin("office@example.edu.cn", "registrar-42")
     staff = app.test_client()
-    staff.post("/login", data={"login": "office@example.edu.cn", "password": "registrar-42"})
+    sign_in_staff(staff, "office@example.edu.cn", "registrar-42")
     theirs = staff.get(f"/admin/corrections/{correction.id}/evidence")
     for response in (mine, theirs):
         assert response.status_code == 200 and response.data == data
