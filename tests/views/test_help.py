@@ -71,7 +71,7 @@ def test_topics_use_the_config(app_factory):
     client = app.test_client()
     assert "1995 年及以后毕业" in text(client.get("/help/register"))
     assert "1 至 4 个月" in text(client.get("/help/reports"))
-    assert "示范学院（1985–2002 年）" in text(client.get("/help/binding"))
+    assert "示范学院</span>（1985–2002 年）" in text(client.get("/help/binding"))
 
 
 def test_links_to_the_pages_they_name(client):
