@@ -210,10 +210,10 @@ def user_agent() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
-    from views import (account, admin, api, auth, errors, home, records, recover, register,
-                       reports, staff, verify)
-    for module in (home, auth, staff, register, recover, account, records, reports, verify, api,
-                   admin):
+    from views import (account, admin, api, auth, errors, help, home, records, recover,
+                       register, reports, staff, verify)
+    for module in (home, help, auth, staff, register, recover, account, records, reports, verify,
+                   api, admin):
         app.register_blueprint(module.bp)
     errors.register(app)
     app.jinja_env.globals["label_for"] = label_for

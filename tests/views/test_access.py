@@ -11,7 +11,7 @@ PUBLIC = {
     "recover.show", "recover.identify", "recover.code_send",
     "recover.code_check", "recover.new_password", "recover.restart",
     "verify.index", "verify.code", "verify.code_pdf", "verify.certificate",
-    "verify.pdf", "api.report",
+    "verify.pdf", "api.report", "help.index", "help.topic",
 }
 
 
