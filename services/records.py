@@ -21,12 +21,6 @@ def records_of(account_id: int, kind: Kind):
                 .order_by(order.get(kind.key, model.id.desc()), model.id.desc()))
 
 
-def owned(kind: Kind, record_id: int, account_id: int):
-    """One record of the account, or None (also for other people's records)."""
-    model = kind.model
-    return model.get_or_none(model.id == record_id, model.account == account_id)
-
-
 def display_value(record: Record, column: Column) -> str:
     value = getattr(record, column.attr)
     if value is None or value == "":
