@@ -20,7 +20,7 @@ from services import signing
 from services.postman import Postman
 from services.accounts import browser_family, load_for_session
 from services.records import summary
-from views import apply_upload_limit, is_htmx, must_not_be_stored, register_blueprints
+from views import apply_upload_limit, is_htmx, must_not_be_stored, register_blueprints, settings
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -78,8 +78,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.context_processor
     def _template_globals():
-        return dict(school_name=app.config["SCHOOL_NAME"],
-                    school_name_en=app.config["SCHOOL_NAME_EN"],
+        school = settings()
+        return dict(settings=school, school_name=school["SCHOOL_NAME"],
+                    school_name_en=school["SCHOOL_NAME_EN"],
                     current_locale=select_locale(), htmx=is_htmx(), static_url=static_url)
 
     # The stylesheet is small and blocks the first paint: inlined, it saves a

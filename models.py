@@ -4,7 +4,7 @@ import secrets
 
 from peewee import (
     BooleanField, CharField, DatabaseProxy, DateField, DateTimeField, DecimalField,
-    ForeignKeyField, IntegerField, Model, TextField,
+    ForeignKeyField, IntegerField, Model, SqliteDatabase, TextField,
 )
 
 from flask_login import UserMixin
@@ -19,6 +19,16 @@ def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
+def write_transaction():
+    """A transaction for a read-then-write. On SQLite it takes the write lock at once
+    (BEGIN IMMEDIATE): a second writer then waits (busy_timeout) instead of failing
+    with "database is locked" when it tries to upgrade its read lock. PostgreSQL
+    decides with its own row locks and unique indexes."""
+    if isinstance(db.obj, SqliteDatabase):
+        return db.atomic(lock_type="IMMEDIATE")
+    return db.atomic()
+
+
 def new_token(nbytes: int = 24) -> str:
     return secrets.token_urlsafe(nbytes)
 
@@ -30,7 +40,15 @@ class BaseModel(Model):
 
 class Account(UserMixin, BaseModel):
     STUDENT = "student"
+    # Staff roles: 管理员 may do everything (staff accounts, settings, the audit
+    # log); 学籍管理员 keeps records, imports, queues and student accounts; 查询员
+    # only looks people and records up (the front desk).
     ADMIN = "admin"
+    REGISTRAR = "registrar"
+    VIEWER = "viewer"
+    STAFF_ROLES = (ADMIN, REGISTRAR, VIEWER)
+    # Who may change records, decide queues and act on student accounts.
+    KEEPER_ROLES = (ADMIN, REGISTRAR)
 
     username = CharField(max_length=254, unique=True)
     role = CharField(max_length=16, default=STUDENT)
@@ -49,10 +67,27 @@ class Account(UserMixin, BaseModel):
     # Bumped to end every session of the account at once (password reset, appeal).
     session_version = IntegerField(default=1)
     last_login_at = DateTimeField(null=True)
+    # Set by the registrar (student) or a 管理员 (staff): the account cannot log in,
+    # and the login page tells its owner the reason.
+    disabled_at = DateTimeField(null=True)
+    disabled_reason = TextField(null=True)
 
     @property
     def is_admin(self):
+        """管理员: every staff page, including staff accounts and settings."""
         return self.role == self.ADMIN
+
+    @property
+    def is_staff(self):
+        return self.role in self.STAFF_ROLES
+
+    @property
+    def keeps_records(self):
+        return self.role in self.KEEPER_ROLES
+
+    @property
+    def is_disabled(self):
+        return self.disabled_at is not None
 
     # The token of the LoginSession this object was loaded for (set at login and
     # by the user loader); never stored in this table.
@@ -171,6 +206,10 @@ class AuditEntry(BaseModel):
     detail = SensitiveField(default="")
     ip = CharField(max_length=64, default="")
     at = DateTimeField(default=utcnow, index=True)
+    # What changed, for the viewer to show with readable names in its language:
+    # {"kind": "enrollment", "record": 12, "fields": {"major": ["old", "new"]}}.
+    # Encrypted like `detail`: old and new values may be ID or phone numbers.
+    changes = SensitiveJSONField(null=True)
 
 
 # --- records (学籍 学历 学位 录取 资助) ----------------------------------------
@@ -194,6 +233,10 @@ class Record(BaseModel):
     bound_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+    # 撤销: withdrawn by the school with a reason. The owner no longer sees the
+    # record and its reports verify as "withdrawn by the school"; restore clears it.
+    withdrawn_at = DateTimeField(null=True)
+    withdrawn_reason = TextField(null=True)
 
 
 class Enrollment(Record):
@@ -349,6 +392,17 @@ class Verification(BaseModel):
     ip = CharField(max_length=64, default="")
 
 
+# --- settings the 管理员 keeps in the portal (services.settings) ---------------
+
+class Setting(BaseModel):
+    """One setting changed in the portal; config.py and PORTAL_* give the rest."""
+
+    key = CharField(max_length=64, unique=True)
+    value = TextField()  # JSON
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = CharField(max_length=254, default="")
+
+
 # --- the registrar's second factor (TOTP, RFC 6238) ---------------------------
 
 class StaffTotp(BaseModel):
@@ -377,4 +431,4 @@ class StaffRecoveryCode(BaseModel):
 
 ALL_MODELS = [Account, LoginEvent, LoginSession, LoginThrottle, OneTimeCode, Challenge, Appeal,
               AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, Report, Verification,
-              StaffTotp, StaffRecoveryCode]
+              StaffTotp, StaffRecoveryCode, Setting]

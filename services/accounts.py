@@ -10,9 +10,9 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import crypto
-from models import (Account, AuditEntry, Challenge, LoginEvent, LoginSession, LoginThrottle, db,
+from models import (Account, Challenge, LoginEvent, LoginSession, LoginThrottle, db,
                     new_token, utcnow)
-from services import challenges, identity
+from services import audit, challenges, identity
 from services.errors import ServiceError
 from services.messaging import MessagingError
 
@@ -54,11 +54,6 @@ def id_number_taken(id_number: str) -> bool:
     return Account.select().where(Account.id_number.matches(id_number)).exists()
 
 
-def audit(action: str, *, account=None, actor: str = "", detail: str = "", ip: str = ""):
-    AuditEntry.create(account=account, actor=actor or (account.username if account else ""),
-                      action=action, detail=detail, ip=ip)
-
-
 def create_student(*, username, real_name, id_type, id_number, phone, password_hash, ip=""):
     """Create the account in one transaction; the unique indexes decide races."""
     try:
@@ -66,7 +61,7 @@ def create_student(*, username, real_name, id_type, id_number, phone, password_h
             account = Account.create(
                 username=username, real_name=real_name, id_type=id_type,
                 id_number=id_number, phone=phone, password_hash=password_hash)
-            audit("account.registered", account=account, ip=ip)
+            audit.log("account.registered", account=account, ip=ip)
     except IntegrityError:
         if username_taken(username):
             raise AccountError(_l("该用户名已被注册，请换一个。"), field="username") from None
@@ -83,7 +78,7 @@ def create_or_reset_admin(username: str, password: str):
         created = account is None
         if created:
             account = Account(username=username, role=Account.ADMIN)
-        elif not account.is_admin:
+        elif not account.is_staff:
             raise AccountError(f"{username} is a student account")
         if created:
             account.password_hash = hash_password(password)
@@ -94,7 +89,7 @@ def create_or_reset_admin(username: str, password: str):
                            session_version=Account.session_version + 1,
                            ).where(Account.id == account.id).execute()
             lift_throttles(account)
-        audit("admin.created" if created else "admin.password_reset", account=account, actor="cli")
+        audit.log("admin.created" if created else "admin.password_reset", account=account, actor="cli")
     return account, created
 
 
@@ -218,7 +213,7 @@ def authenticate(login: str, password: str, *, ip: str, user_agent: str, postman
         if account:
             LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=False)
             if locked_until:
-                audit("account.locked", account=account, ip=ip)
+                audit.log("account.locked", account=account, ip=ip)
                 _alert_owner(account, now, postman)
         return LoginResult(locked_until=locked_until)
     with db.atomic():
@@ -305,7 +300,7 @@ def change_username(account: Account, new_username: str, current_password: str, 
         with db.atomic():
             account.username = new_username
             account.save(only=[Account.username])
-            audit("account.username_changed", account=account, ip=ip,
+            audit.log("account.username_changed", account=account, ip=ip,
                   detail=f"{identity.mask_email(old)} -> {identity.mask_email(new_username)}")
     except IntegrityError:
         account.username = old
@@ -334,7 +329,7 @@ def change_password(account: Account, current_password: str, new_password: str, 
                                field="current_password")
         account.password_hash = new_hash
         account.session_version += 1
-        audit("account.password_changed", account=account, ip=ip)
+        audit.log("account.password_changed", account=account, ip=ip)
     notify(account, "password_changed.txt", postman=postman)
 
 
@@ -368,7 +363,7 @@ def finish_phone_change(challenge: Challenge, *, postman, ip: str) -> str:
         account.phone = new_phone
         account.save(only=[Account.phone, Account.phone_index])
         challenges.finish(challenge)
-        audit("account.phone_changed", account=account, ip=ip,
+        audit.log("account.phone_changed", account=account, ip=ip,
               detail=f"{identity.mask_phone(old_phone)} -> {identity.mask_phone(new_phone)}")
     for phone in {new_phone, old_phone} - {None, ""}:
         postman.send("phone_changed.txt", channel="sms", to=phone,

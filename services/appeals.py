@@ -5,7 +5,7 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 
 from models import Account, Appeal, db, utcnow
-from services import accounts, binding, identity
+from services import accounts, audit, binding, identity
 from services.errors import ServiceError
 
 
@@ -73,7 +73,7 @@ def answer(appeal_id: int, account: Account, text: str, *, ip: str = "") -> Appe
             Appeal.id == appeal.id, Appeal.status == Appeal.PENDING).execute()
         if not written:
             raise AppealError(_l("学校已经处理了这条申诉，不能再补充说明。"), field="answer")
-        accounts.audit("appeal.answered", account=account, ip=ip, detail=appeal.reference)
+        audit.log("appeal.answered", account=account, ip=ip, detail=appeal.reference)
     return Appeal.get_by_id(appeal.id)
 
 
@@ -110,9 +110,9 @@ def decide(appeal: Appeal, approve: bool, reason: str, *, actor: str, postman,
                                 Account.session_version: Account.session_version + 1}).where(
                     Account.id == previous_owner.id).execute()
                 previous_owner.id_number = None
-                accounts.audit("account.id_released", account=previous_owner, actor=actor, ip=ip,
+                audit.log("account.id_released", account=previous_owner, actor=actor, ip=ip,
                                detail=appeal.reference)
-        accounts.audit("appeal.approved" if approve else "appeal.rejected", actor=actor, ip=ip,
+        audit.log("appeal.approved" if approve else "appeal.rejected", actor=actor, ip=ip,
                        detail=appeal.reference)
     if previous_owner:
         accounts.notify(previous_owner, "id_number_released.txt", postman=postman)

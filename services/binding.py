@@ -12,7 +12,7 @@ import datetime
 from flask_babel import lazy_gettext as _l
 
 from models import Account, BindAttempt, Degree, Diploma, Record, db, utcnow
-from services import accounts, identity
+from services import audit, identity
 from services.errors import ServiceError
 from services.columns import KINDS
 
@@ -68,7 +68,7 @@ def _bind(record: Record, account: Account, how: str) -> bool:
 
 def auto_bind(account: Account, *, since_year: int) -> int:
     """Bind every unbound record whose ID number and name match; returns how many."""
-    if not account.id_number or account.is_admin:
+    if not account.id_number or account.is_staff:
         return 0
     bound = 0
     with db.atomic():
@@ -81,7 +81,7 @@ def auto_bind(account: Account, *, since_year: int) -> int:
                         and eligible(record, since_year) and _bind(record, account, Record.AUTO)):
                     bound += 1
         if bound:
-            accounts.audit("records.auto_bound", account=account, detail=str(bound))
+            audit.log("records.auto_bound", account=account, detail=str(bound))
     return bound
 
 
@@ -147,7 +147,7 @@ def bind_by_certificate(account: Account, kind_key: str, number: str, year: int,
             outcome = "already mine"
         elif found and found.account_id is None and _bind(found, account, Record.CERTIFICATE):
             outcome = "bound"
-            accounts.audit("records.bound_by_certificate", account=account, ip=ip,
+            audit.log("records.bound_by_certificate", account=account, ip=ip,
                            detail=f"{kind_key}:{found.id}")
         BindAttempt.create(account=account, success=outcome is not None, ip=ip)
     if outcome == "bound":

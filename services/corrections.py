@@ -12,7 +12,7 @@ from peewee import IntegrityError
 
 import crypto
 from models import CorrectionRequest, Record, db, utcnow
-from services import accounts, messaging, uploads
+from services import accounts, audit, messaging, uploads
 from services.columns import KINDS, Kind, clean_values
 from services.errors import ServiceError
 from services.records import display_value
@@ -76,7 +76,7 @@ def file_request(account, kind: Kind, record: Record, attr: str, proposed: str, 
                 current_value=current, proposed_value=proposed, reason=reason,
                 evidence_path=str(path.relative_to(upload_dir)) if path else None,
                 pending_key=pending_key(kind, record, attr))
-            accounts.audit("correction.filed", account=account, ip=ip,
+            audit.log("correction.filed", account=account, ip=ip,
                            detail=f"{kind.key}:{record.id}:{attr}")
     except IntegrityError:
         if path:
@@ -140,14 +140,14 @@ def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: s
             record.save(only=[fields[name] for name in (*changed, "updated_at", *(
                 fields[attr].index_name for attr in changed
                 if getattr(fields[attr], "index_name", None)))])
-            accounts.audit("record.corrected", actor=actor, ip=ip, account=correction.account,
+            audit.log("record.corrected", actor=actor, ip=ip, account=correction.account,
                            detail=f"{kind.key}:{record.id}:{correction.field}: {old} -> "
                                   f"{display_value(record, kind.column(correction.field))} "
                                   f"(request {correction.id})")
         correction.status, correction.reply = status, reply or None
         correction.decided_at, correction.decided_by, correction.pending_key = decided_at, actor, None
         if not approve:
-            accounts.audit("correction.rejected", actor=actor, ip=ip, account=correction.account,
+            audit.log("correction.rejected", actor=actor, ip=ip, account=correction.account,
                            detail=str(correction.id))
     try:
         accounts.notify(correction.account, "correction_decided.txt", postman=postman,

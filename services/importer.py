@@ -17,8 +17,7 @@ from pathlib import Path
 from peewee import IntegrityError, chunked
 
 from models import db, utcnow
-from services import columns, photos, uploads
-from services.accounts import audit
+from services import audit, columns, photos, uploads
 from services.columns import KINDS, Kind
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -86,7 +85,7 @@ def import_file(kind_key: str, filename: str, data: bytes, *, photos_zip: bytes 
         with db.atomic():
             _write(kind, plan, result)
             result.photos = photos.store(kind, found_photos, Path(upload_dir))
-            audit("records.imported", actor=actor, detail=(
+            audit.log("records.imported", actor=actor, detail=(
                 f"kind={kind_key}, file={uploads.basename(filename)}, created={result.created}, "
                 f"updated={result.updated}, unchanged={result.unchanged}, photos={result.photos}"))
     except IntegrityError as error:

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 import crypto
 from models import Account, Challenge, db, utcnow
-from services import accounts, challenges, identity
+from services import accounts, audit, challenges, identity
 from services.errors import ServiceError
 
 FLOWS = {"username": challenges.FIND_USERNAME, "password": challenges.RESET_PASSWORD}
@@ -58,7 +58,7 @@ def finish_find_username(challenge: Challenge, *, postman, ip: str) -> str:
     account = _verified_account(challenge)
     with db.atomic():
         challenges.finish(challenge)
-        accounts.audit("account.username_recovered", account=account, ip=ip)
+        audit.log("account.username_recovered", account=account, ip=ip)
     accounts.notify(account, "username_recovered.txt", postman=postman, username=account.username)
     return identity.mask_email(account.username)
 
@@ -81,6 +81,6 @@ def finish_password_reset(challenge: Challenge, new_password: str, *, postman, i
         Account.update(password_hash=new_hash, session_version=Account.session_version + 1
                        ).where(Account.id == account.id).execute()
         accounts.lift_throttles(account)
-        accounts.audit("account.password_reset", account=account, ip=ip)
+        audit.log("account.password_reset", account=account, ip=ip)
     accounts.notify(account, "password_reset.txt", postman=postman)
     return account

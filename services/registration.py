@@ -10,7 +10,7 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 
 from models import Appeal, Challenge, db, utcnow
-from services import accounts, challenges, uploads
+from services import accounts, audit, challenges, uploads
 from services.errors import ServiceError
 
 FLOW = challenges.REGISTER
@@ -137,7 +137,7 @@ def file_appeal(clean: dict, photo: bytes, *, upload_dir, max_bytes: int, ip: st
                 reference=reference, real_name=clean["real_name"], id_type=clean["id_type"],
                 id_number=clean["id_number"], contact_email=clean["contact_email"],
                 photo_path=str(path.relative_to(upload_dir)), ip=ip)
-            accounts.audit("appeal.filed", actor=clean["contact_email"], detail=reference, ip=ip)
+            audit.log("appeal.filed", actor=clean["contact_email"], detail=reference, ip=ip)
     except Exception:
         path.unlink(missing_ok=True)
         raise

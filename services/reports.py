@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 import crypto
 from models import Record, Report, Verification, db, utcnow
-from services import accounts
+from services import accounts, audit
 from services.errors import ServiceError
 from services.columns import KINDS
 from services.records import REPORT_HIDDEN, display_value
@@ -171,7 +171,7 @@ def issue(account, kind_key: str, record: Record, months, *, config, render, ip:
         crypto.write_private(path, pdf)
         report.pdf_path = str(path.relative_to(folder))
         report.save(only=[Report.pdf_path])
-        accounts.audit("report.issued", account=account, ip=ip, detail=f"{kind_key}:{record.id}")
+        audit.log("report.issued", account=account, ip=ip, detail=f"{kind_key}:{record.id}")
     return report
 
 
@@ -187,7 +187,7 @@ def extend(report: Report, months, *, config, ip: str = "", now=None) -> Report:
             Report.id == report.id, Report.closed_at.is_null()).execute():
         raise ReportError(_l("只能延长仍然有效的报告；已过期或已关闭的报告请重新申请。"))
     report.expires_at, report.reminded_at = expires_at, None
-    accounts.audit("report.extended", account=report.account, ip=ip, detail=str(report.id))
+    audit.log("report.extended", account=report.account, ip=ip, detail=str(report.id))
     return report
 
 
@@ -196,7 +196,7 @@ def close(report: Report, *, ip: str = "", now=None) -> Report:
     if report.closed_at is None and Report.update(closed_at=closed_at).where(
             Report.id == report.id, Report.closed_at.is_null()).execute():
         report.closed_at = closed_at
-        accounts.audit("report.closed", account=report.account, ip=ip, detail=str(report.id))
+        audit.log("report.closed", account=report.account, ip=ip, detail=str(report.id))
     return report
 
 

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 import crypto
 from models import Account, StaffRecoveryCode, StaffTotp, db, utcnow
-from services import accounts
+from services import accounts, audit
 from services.errors import ServiceError
 
 STEP_SECONDS = 30
@@ -44,7 +44,7 @@ class SecondFactorError(ServiceError):
 
 
 def needs_second_factor(account: Account) -> bool:
-    return bool(account and account.is_admin)
+    return bool(account and account.is_staff)
 
 
 def factor_for(account: Account):
@@ -142,7 +142,7 @@ def confirm_enrolment(account: Account, code: str, *, at: float, ip: str = "") -
         if not done:
             raise SecondFactorError(_l("请重新输入密码登录。"), restart=True)
         recovery = _new_recovery_codes(account)
-        accounts.audit("admin.totp_enrolled", account=account, ip=ip)
+        audit.log("admin.totp_enrolled", account=account, ip=ip)
     return recovery
 
 
@@ -163,7 +163,7 @@ def verify(account: Account, code: str, *, at: float, ip: str = "") -> str:
             StaffTotp.id == factor.id,
             StaffTotp.last_counter.is_null() | (StaffTotp.last_counter < counter)).execute()
         if moved:
-            accounts.audit("admin.login_totp", account=account, ip=ip)
+            audit.log("admin.login_totp", account=account, ip=ip)
             return "totp"
         raise SecondFactorError(_l("这个动态验证码已经用过了，请等下一个验证码出现后再输入。"))
     if len(code) == _RECOVERY_LENGTH and not code.isdigit():
@@ -175,7 +175,7 @@ def verify(account: Account, code: str, *, at: float, ip: str = "") -> str:
             StaffTotp.update(failed=0).where(StaffTotp.id == factor.id).execute()
             left = StaffRecoveryCode.select().where(StaffRecoveryCode.account == account.id,
                                                     StaffRecoveryCode.used_at.is_null()).count()
-            accounts.audit("admin.login_recovery_code", account=account, ip=ip,
+            audit.log("admin.login_recovery_code", account=account, ip=ip,
                            detail=f"{left} left")
             return "recovery"
     _count_failure(factor)
@@ -191,7 +191,7 @@ def reset(account: Account, *, actor: str = "cli") -> None:
     with db.atomic():
         StaffRecoveryCode.delete().where(StaffRecoveryCode.account == account.id).execute()
         StaffTotp.delete().where(StaffTotp.account == account.id).execute()
-        accounts.audit("admin.totp_reset", account=account, actor=actor)
+        audit.log("admin.totp_reset", account=account, actor=actor)
 
 
 def create_or_reset_admin(username: str, password: str, *, reset_totp: bool = False):

@@ -98,6 +98,26 @@ def second_factor_code(username, *, at=None):
     return pyotp.TOTP(factor.secret).at(counter * 30)
 
 
+STAFF_PASSWORD = "Desk-pass-2026"  # nosec B105 # a test password
+
+
+def staff_account(username, role=models.Account.ADMIN, password=STAFF_PASSWORD):
+    """A staff account of `role` (管理员 admin, 学籍管理员 registrar, 查询员 viewer)."""
+    account, _created = accounts.create_or_reset_admin(username, password)
+    if role != account.role:
+        models.Account.update(role=role).where(models.Account.id == account.id).execute()
+        account = models.Account.get_by_id(account.id)
+    return account
+
+
+def signed_in_staff(app, username, role=models.Account.ADMIN):
+    """A test client logged in (password + second factor) as a new staff account."""
+    staff_account(username, role)
+    client = app.test_client()
+    sign_in_staff(client, username, STAFF_PASSWORD)
+    return client
+
+
 def sign_in_staff(client, username, password):
     """Log a registrar in: password, then enrolment (first time) or the code page.
     Returns the recovery codes when this login enrolled, else None."""

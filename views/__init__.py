@@ -4,7 +4,7 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import unquote
 
-from flask import (Flask, abort, current_app, make_response, redirect, render_template,
+from flask import (Flask, abort, current_app, g, make_response, redirect, render_template,
                    request, send_file, session)
 from flask_babel import get_locale
 from flask_login import current_user, login_user
@@ -13,6 +13,7 @@ from werkzeug.security import safe_join
 import crypto
 from extensions import limiter
 from services import accounts
+from services import settings as settings_service
 from services.columns import KINDS
 
 
@@ -28,6 +29,14 @@ def render_component(page: str, fragment: str, status: int = 200, **context):
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response
+
+
+def settings() -> dict:
+    """The school's settings for this request (services.settings): read from the
+    database once per request, so a change takes effect at once everywhere."""
+    if "settings" not in g:
+        g.settings = settings_service.current(current_app.config)
+    return g.settings
 
 
 def leave_to(url: str):
@@ -75,8 +84,9 @@ def limit_shared(config_key: str, scope: str):
 
 
 # Blueprints whose pages show one person's data: their own (records, reports,
-# account), the registrar's (admin), or what someone is typing in (register, recover).
-PRIVATE_BLUEPRINTS = {"records", "reports", "account", "admin", "register", "recover"}
+# account), the registrar's (admin, registry, management), or what someone is typing in (register, recover).
+PRIVATE_BLUEPRINTS = {"records", "reports", "account", "admin", "registry", "management",
+                      "register", "recover"}
 # Public endpoints that show a report code or the report it opens.
 REPORT_CODE_ENDPOINTS = {"verify.index", "verify.code", "verify.code_pdf", "verify.pdf",
                          "api.report"}
@@ -115,7 +125,7 @@ def page_upload_limit() -> int | None:
     if mark is None:
         return None
     key, default, registrar_only = mark
-    if registrar_only and not (current_user.is_authenticated and current_user.is_admin):
+    if registrar_only and not (current_user.is_authenticated and current_user.keeps_records):
         return None
     return int(current_app.config.get(key, default))
 
@@ -210,10 +220,10 @@ def user_agent() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
-    from views import (account, admin, api, auth, errors, help, home, records, recover,
-                       register, reports, staff, verify)
+    from views import (account, admin, api, auth, errors, help, home, management, records,
+                       recover, register, registry, reports, staff, verify)
     for module in (home, help, auth, staff, register, recover, account, records, reports, verify,
-                   api, admin):
+                   api, admin, registry, management):
         app.register_blueprint(module.bp)
     errors.register(app)
     app.jinja_env.globals["label_for"] = label_for

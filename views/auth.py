@@ -1,12 +1,12 @@
 """登录 / 退出."""
-from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from forms import LoginForm
 from services import accounts, binding
-from views import staff
+from views import (settings, staff)
 from views import (client_ip, leave_to, limit_posts, log_in, postman, render_component,
                    safe_local_path, user_agent)
 
@@ -38,9 +38,9 @@ def login():
 
 
 def _signed_in(account, remember: bool):
-    binding.auto_bind(account, since_year=current_app.config["ELIGIBLE_SINCE_YEAR"])
+    binding.auto_bind(account, since_year=settings()["ELIGIBLE_SINCE_YEAR"])
     next_url = safe_local_path(request.args.get("next"), url_for(
-        "admin.index" if account.is_admin else "records.index"))
+        "admin.index" if account.is_staff else "records.index"))
     if staff.needs_second_factor(account):
         return staff.begin(account, next_url)
     log_in(account, remember=remember)

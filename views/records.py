@@ -13,7 +13,7 @@ from services import binding, identity, records
 from services import corrections as correction_service
 from services.columns import KINDS
 from views import (client_ip, form_error, label_for, leave_to, limit_posts, record_kind,
-                   render_component, send_private_file, upload_limit)
+                   render_component, send_private_file, settings, upload_limit)
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
@@ -105,12 +105,12 @@ def evidence(request_id):
 @limit_posts("RATELIMIT_CHECK_CODE")
 def bind():
     form = RecordBindForm()
-    form.school.choices = [(name, name) for name in binding.school_names(current_app.config)]
+    form.school.choices = [(name, name) for name in binding.school_names(settings())]
     if form.validate_on_submit():
         try:
             record = binding.bind_by_certificate(
                 current_user, form.kind.data, form.certificate_number.data, int(form.year.data),
-                form.school.data, config=current_app.config, ip=client_ip())
+                form.school.data, config={**current_app.config, **settings()}, ip=client_ip())
         except binding.BindingError as error:
             form_error(form, error, "certificate_number")
         else:

@@ -10,7 +10,7 @@ from forms import (AppealForm, AppealStatusForm, CodeCheckForm, CodeSendForm, Re
 from services import appeals, binding, challenges, registration
 from services.errors import ServiceError
 from views import (advance, client_ip, form_error, is_htmx, leave_to, limit_posts, log_in,
-                   render_component, upload_limit)
+                   render_component, settings, upload_limit)
 from views.codes import CodeSteps, add_code_views
 
 bp = Blueprint("register", __name__, url_prefix="/register")
@@ -37,7 +37,7 @@ def _render(step, draft=None, form=None, status=200, send_form=None, **extra):
         typed = registration.identity_typed(draft) if step == "identity" else {}
         form = FORMS[step](formdata=None, data=typed)
     context = dict(step=step, steps=registration.STEPS, reached=registration.current_step(draft),
-                   form=form, eligible_since=current_app.config["ELIGIBLE_SINCE_YEAR"], **extra)
+                   form=form, eligible_since=settings()["ELIGIBLE_SINCE_YEAR"], **extra)
     if step == "code":
         context.update(send_form=send_form or CodeSendForm(formdata=None),
                        code=challenges.code_step(draft))
@@ -158,7 +158,7 @@ def confirm(draft):
             form_error(identity_form, error, "id_number")
             return _render("identity", draft, identity_form, 422,
                            id_taken=error.field == "id_number")
-        binding.auto_bind(account, since_year=current_app.config["ELIGIBLE_SINCE_YEAR"])
+        binding.auto_bind(account, since_year=settings()["ELIGIBLE_SINCE_YEAR"])
         log_in(account)
         return leave_to(url_for(".done"))
     return _render("confirm", draft, form, 422)

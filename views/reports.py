@@ -11,7 +11,7 @@ from services import pdf as pdf_service
 from services import reports
 from services.records import KINDS
 from views import (client_ip, form_error, leave_to, limit_posts, record_kind, render_component,
-                   school_keys, send_private_file)
+                   school_keys, send_private_file, settings)
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -23,7 +23,7 @@ def _signed_in():
 
 
 def _month_choices():
-    top = min(12, int(current_app.config["REPORT_MAX_MONTHS"]))
+    top = min(12, int(settings()["REPORT_MAX_MONTHS"]))
     return [(str(n), ngettext("%(num)s 个月", "%(num)s 个月", n)) for n in range(1, top + 1)]
 
 
@@ -56,7 +56,7 @@ def new(kind_key, record_id):
     if form.validate_on_submit():
         try:
             report = reports.issue(current_user, kind_key, record, form.months.data,
-                                   config=current_app.config, render=_render_pdf, ip=client_ip())
+                                   config={**current_app.config, **settings()}, render=_render_pdf, ip=client_ip())
         except reports.ReportError as error:
             form_error(form, error, "months")
             existing = error.existing or existing
@@ -104,7 +104,7 @@ def extend(report_id):
     form = _extend_form()
     if form.validate_on_submit():
         try:
-            reports.extend(report, form.months.data, config=current_app.config, ip=client_ip())
+            reports.extend(report, form.months.data, config={**current_app.config, **settings()}, ip=client_ip())
         except reports.ReportError as error:
             form_error(form, error, "months")
         else:

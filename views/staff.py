@@ -10,14 +10,15 @@ import functools
 import time
 
 import segno
-from flask import Blueprint, current_app, flash, redirect, session, url_for
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required, logout_user
 
 from forms import SecondFactorEnrolForm, SecondFactorForm
 from models import Account
 from services import staff_auth
-from views import client_ip, form_error, leave_to, limit_posts, log_in, render_component
+from views import (client_ip, form_error, leave_to, limit_posts, log_in, render_component,
+                   settings)
 
 bp = Blueprint("staff", __name__)
 
@@ -34,6 +35,28 @@ def begin(account, next_url: str):
     if staff_auth.is_enrolled(account):
         return leave_to(url_for("staff.second_factor"))
     return leave_to(url_for("staff.enrol"))
+
+
+def restrict(bp: Blueprint, roles: tuple[str, ...]) -> None:
+    """The one access rule of a staff blueprint: a stranger is asked to log in, a
+    student is told the page does not exist (404), a staff member whose role is
+    not in `roles` is refused (403), and a staff session that did not pass the
+    second factor (an old cookie, a remember-me cookie) logs in again."""
+    bp.staff_roles = roles
+
+    @bp.before_request
+    @login_required
+    def _staff_only():
+        if not current_user.is_staff:
+            abort(404)
+        if not passed():
+            logout_user()
+            session.clear()
+            flash(_("学籍管理员账号需要重新登录并填写动态验证码。"), "warning")
+            return leave_to(url_for("auth.login", next=request.path))
+        if current_user.role not in roles:
+            abort(403)
+        return None
 
 
 def needs_second_factor(account) -> bool:
@@ -142,7 +165,7 @@ def enrol(account):
                                         recovery_codes=recovery, next_url=next_url)
             response.headers["Cache-Control"] = "no-store"
             return response
-    uri = staff_auth.provisioning_uri(account, secret, current_app.config["SCHOOL_NAME"])
+    uri = staff_auth.provisioning_uri(account, secret, settings()["SCHOOL_NAME"])
     response = render_component(
         "auth/enrol.html", "auth/_enrol.html", form=form, account=account,
         qr_svg=segno.make(uri, error="m").svg_inline(scale=4, title=_("动态验证码二维码")),
