@@ -372,6 +372,9 @@ class Report(BaseModel):
     issued_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(index=True)
     closed_at = DateTimeField(null=True)
+    # Withdrawn by the school (an approved appeal moved the ID number away, or the
+    # record was withdrawn): verifies as "withdrawn by the school", not as closed.
+    withdrawn_at = DateTimeField(null=True)
     reminded_at = DateTimeField(null=True)
     pdf_path = CharField(max_length=255, null=True)
     pdf_sha256 = CharField(max_length=64, null=True)

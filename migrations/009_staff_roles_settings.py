@@ -1,5 +1,5 @@
 """Migration 009_staff_roles_settings.py: the registrar's side — disabled
-accounts with a reason, withdrawn records, readable changes in the audit log,
+accounts with a reason, withdrawn records and reports, readable changes in the audit log,
 and the settings a 管理员 keeps in the portal."""
 
 from contextlib import suppress
@@ -25,6 +25,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             withdrawn_at=pw.DateTimeField(null=True),
             withdrawn_reason=pw.TextField(null=True))
     migrator.add_fields('auditentry', changes=pw.TextField(null=True))
+    migrator.add_fields('report', withdrawn_at=pw.DateTimeField(null=True))
 
     @migrator.create_model
     class Setting(pw.Model):
@@ -40,6 +41,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.remove_model('setting')
+    migrator.remove_fields('report', 'withdrawn_at')
     migrator.remove_fields('auditentry', 'changes')
     for table in RECORD_TABLES:
         migrator.remove_fields(table, 'withdrawn_at', 'withdrawn_reason')
