@@ -3,6 +3,8 @@
 Field rules live in services.identity; the forms call them and keep the
 normalised values in `form.clean` for the views.
 """
+import datetime
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -12,7 +14,7 @@ from wtforms import (BooleanField, PasswordField, RadioField, SelectField, Strin
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
-from services import identity, reports
+from services import auditlog, identity, reports
 
 ID_TYPE_CHOICES = [SelectChoice(identity.RESIDENT_ID, _l("居民身份证")),
                    SelectChoice(identity.OTHER_ID, _l("其他（护照、港澳台居民证件等）"))]
@@ -298,3 +300,46 @@ class AppealAnswerForm(PortalForm):
         if len(text) > 500:
             raise ValidationError(_l("最多 500 字。"))
         field.data = text
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class AuditFilterForm(PortalForm):
+    """审计日志's filters: a GET form (no CSRF token: it changes nothing), read from
+    the query string. Dates are days in the school's time zone."""
+
+    class Meta:
+        csrf = False
+
+    actor = StringField(_l("操作人"), filters=[_strip],
+                        validators=[Length(max=254, message=_l("最多 254 个字符。"))])
+    action = SelectField(_l("操作"), default="", invalid_choice_message=_l("请从列表中选择操作。"))
+    person = StringField(_l("当事人（用户名）"), filters=[_strip],
+                         validators=[Length(max=254, message=_l("最多 254 个字符。"))])
+    date_from = StringField(_l("起始日期"), filters=[_strip])
+    date_to = StringField(_l("截止日期"), filters=[_strip])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action.choices = [SelectChoice("", _l("全部操作")),
+                               *(SelectChoice(code, label) for code, label in auditlog.action_choices())]
+        self.first_day = self.last_day = None
+
+    @staticmethod
+    def _day(field):
+        if not field.data:
+            return None
+        try:
+            return datetime.date.fromisoformat(field.data)
+        except ValueError:
+            raise ValidationError(_l("请按 年-月-日 填写日期，例如 2026-01-31。")) from None
+
+    def validate_date_from(self, field):
+        self.first_day = self._day(field)
+
+    def validate_date_to(self, field):
+        self.last_day = self._day(field)
+        if self.first_day and self.last_day and self.last_day < self.first_day:
+            raise ValidationError(_l("截止日期不能早于起始日期。"))

@@ -1,0 +1,205 @@
+"""Reading the audit log (审计日志): filters, pages, readable actions and changes.
+
+services.audit writes entries; this module reads them for the 管理员's viewer and
+its exports. ACTION_LABELS is the one table of readable action names: every
+action string passed to `audit.log` anywhere in the code has a label here
+(tests/services/test_auditlog.py finds them all and fails on a missing one).
+"""
+import datetime
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from peewee import JOIN
+
+from models import Account, AuditEntry
+from services import settings as settings_service
+from services.columns import KINDS
+
+PAGE_SIZE = 50
+
+ACTION_LABELS = {
+    # accounts
+    "account.registered": _l("实名注册"),
+    "account.locked": _l("多次登录失败，登录暂停"),
+    "account.username_changed": _l("修改用户名"),
+    "account.password_changed": _l("修改密码"),
+    "account.phone_changed": _l("更换手机号"),
+    "account.username_recovered": _l("找回用户名"),
+    "account.password_reset": _l("忘记密码后重设密码"),
+    "account.id_released": _l("证件号码从原账号解除（申诉获批）"),
+    # staff
+    "admin.created": _l("创建管理员账号"),
+    "admin.password_reset": _l("重设管理员密码"),
+    "admin.totp_enrolled": _l("启用动态验证码"),
+    "admin.login_totp": _l("用动态验证码登录"),
+    "admin.login_recovery_code": _l("用恢复码登录"),
+    "admin.totp_reset": _l("重置动态验证码"),
+    "settings.changed": _l("修改系统设置"),
+    "audit.exported": _l("导出审计日志"),
+    # appeals
+    "appeal.filed": _l("提交申诉"),
+    "appeal.answered": _l("证件持有人答复申诉"),
+    "appeal.approved": _l("批准申诉"),
+    "appeal.rejected": _l("驳回申诉"),
+    # records
+    "records.imported": _l("导入记录"),
+    "records.auto_bound": _l("自动绑定记录"),
+    "records.bound_by_certificate": _l("凭证书编号绑定记录"),
+    "correction.filed": _l("提交更正申请"),
+    "record.corrected": _l("采纳更正，修改记录"),
+    "correction.rejected": _l("驳回更正申请"),
+    # reports
+    "report.issued": _l("生成在线验证报告"),
+    "report.extended": _l("延长报告有效期"),
+    "report.closed": _l("关闭报告"),
+}
+
+
+def action_label(action: str):
+    """The readable name of an action in the reader's language; an unknown action
+    (one added without a label) shows its raw code."""
+    return ACTION_LABELS.get(action, action)
+
+
+def action_choices() -> list[tuple[str, object]]:
+    """(code, label) for the action filter, grouped as ACTION_LABELS lists them."""
+    return list(ACTION_LABELS.items())
+
+
+@dataclass(frozen=True)
+class Filters:
+    actor: str = ""
+    action: str = ""
+    person: str = ""
+    since: datetime.datetime | None = None   # UTC, inclusive
+    until: datetime.datetime | None = None   # UTC, exclusive
+
+    def describe(self) -> str:
+        """The filters as one line for the export's own audit entry."""
+        parts = [f"{name}={value:%Y-%m-%d %H:%M}" if isinstance(value, datetime.datetime)
+                 else f"{name}={value}"
+                 for name, value in (("actor", self.actor), ("action", self.action),
+                                     ("person", self.person), ("since_utc", self.since),
+                                     ("until_utc", self.until)) if value]
+        return " ".join(parts) or "all"
+
+
+def day_bounds(first: datetime.date | None, last: datetime.date | None, tz_name: str):
+    """The UTC instants (naive, as stored) that open `first` and close `last`, both
+    days read in the school's time zone `tz_name`: [since, until)."""
+    zone = zoneinfo.ZoneInfo(tz_name)
+
+    def utc_midnight(day):
+        local = datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
+        return local.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+
+    since = utc_midnight(first) if first else None
+    until = utc_midnight(last + datetime.timedelta(days=1)) if last else None
+    return since, until
+
+
+def search(filters: Filters):
+    """Entries matching `filters`, newest first, with the person's id and username
+    loaded in the same query."""
+    query = (AuditEntry.select(AuditEntry, Account.id, Account.username)
+             .join(Account, JOIN.LEFT_OUTER, on=(AuditEntry.account == Account.id)))
+    if filters.actor:
+        query = query.where(AuditEntry.actor == filters.actor)
+    if filters.action:
+        query = query.where(AuditEntry.action == filters.action)
+    if filters.person:
+        query = query.where(Account.username == filters.person)
+    if filters.since:
+        query = query.where(AuditEntry.at >= filters.since)
+    if filters.until:
+        query = query.where(AuditEntry.at < filters.until)
+    return query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+
+
+@dataclass(frozen=True)
+class Page:
+    entries: list
+    number: int
+    total: int
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def page(filters: Filters, number: int = 1, size: int = PAGE_SIZE) -> Page:
+    """One page of matching entries (two queries: the count and the page)."""
+    query = search(filters)
+    total = query.count()
+    pages = max(1, -(-total // size))
+    number = min(max(1, number), pages)
+    return Page(list(query.paginate(number, size)), number, total, size)
+
+
+@dataclass(frozen=True)
+class Change:
+    label: object
+    old: str
+    new: str
+
+
+def readable_changes(changes, english: bool) -> tuple[str, list[Change]]:
+    """An entry's `changes` as (heading, [Change]) with readable field names:
+    record columns by their label for the kind, settings by their DEFINITIONS label;
+    a key nobody describes stays as it is."""
+    if not isinstance(changes, dict):
+        return "", []
+    heading, rows = "", []
+    kind = KINDS.get(changes.get("kind"))
+    if kind is not None:
+        heading = f"{kind.english if english else kind.label} #{changes.get('record', '')}"
+        for attr, values in _pairs(changes.get("fields")):
+            column = next((c for c in kind.columns if c.attr == attr), None)
+            label = attr if column is None else (column.english if english else column.header)
+            rows.append(Change(label, *values))
+    for key, values in _pairs(changes.get("settings")):
+        definition = settings_service.DEFINITIONS.get(key)
+        rows.append(Change(definition.label if definition else key, *values))
+    known = {"kind", "record", "fields", "settings"}
+    for key, value in changes.items():
+        if key in known:
+            continue
+        if isinstance(value, (list, tuple)) and len(value) == 2:
+            rows.append(Change(key, _text(value[0]), _text(value[1])))
+        else:
+            rows.append(Change(key, "", _text(value)))
+    return heading, rows
+
+
+def _pairs(mapping) -> Iterator[tuple[str, tuple[str, str]]]:
+    if not isinstance(mapping, dict):
+        return
+    for key, values in mapping.items():
+        if isinstance(values, (list, tuple)) and len(values) == 2:
+            yield key, (_text(values[0]), _text(values[1]))
+        else:
+            yield key, ("", _text(values))
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def detail_text(entry, english: bool) -> str:
+    """The entry's detail as one line (exports): its changes, else its plain detail."""
+    heading, rows = readable_changes(entry.changes, english)
+    text = "; ".join(f"{row.label}: {row.old} → {row.new}" for row in rows)
+    if text and heading:
+        text = f"{heading}: {text}"
+    return " — ".join(part for part in (text, entry.detail or "") if part)
