@@ -133,7 +133,7 @@ def records_import():
 def imports():
     page = max(1, request.args.get("page", 1, type=int) or 1)
     items, more = importer.history(page)
-    return render_component("admin/imports.html", "admin/_imports.html", items=items, page=page,
+    return render_component("admin/imports.html", "admin/_imports.html", items=items, page_number=page,
                             more=more, kinds=KINDS)
 
 
