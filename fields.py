@@ -2,7 +2,7 @@
 keyed look-up index so rows can still be found by value."""
 import json
 
-from peewee import CharField, FieldAccessor, TextField
+from peewee import BlobField, CharField, FieldAccessor, TextField
 
 import crypto
 
@@ -60,3 +60,13 @@ class SensitiveJSONField(SensitiveField):
 
     def python_value(self, value):
         return None if value is None else json.loads(crypto.decrypt(value))
+
+
+class SealedBlobField(BlobField):
+    """Bytes (an uploaded file) sealed at rest with the data key (crypto.seal)."""
+
+    def db_value(self, value):
+        return None if value is None else super().db_value(crypto.seal(value))
+
+    def python_value(self, value):
+        return None if value is None else crypto.unseal(bytes(value))

@@ -277,6 +277,10 @@ class AdminImportForm(PortalForm):
     photos = FileField(_l("照片压缩包（可选）"), description=_l("ZIP，照片以学号或证书编号命名。"))
 
 
+class ImportBatchForm(PortalForm):
+    """导入 or 取消 for an import batch: the batch is in the URL, the form carries CSRF."""
+
+
 class SecondFactorForm(PortalForm):
     """动态验证码: the registrar's second factor at login."""
 

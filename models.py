@@ -9,7 +9,7 @@ from peewee import (
 
 from flask_login import UserMixin
 
-from fields import SensitiveField, SensitiveJSONField
+from fields import SealedBlobField, SensitiveField, SensitiveJSONField
 
 db = DatabaseProxy()
 
@@ -437,6 +437,41 @@ class StaffRecoveryCode(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
+class ImportBatch(BaseModel):
+    """An uploaded import between its preview and the registrar's 导入 or 取消.
+
+    The file (and photo ZIP) are kept sealed in the database, so any app server
+    can commit the batch; they are dropped (NULL) once the batch is committed,
+    cancelled or expired, leaving the history. `status` moves pending ->
+    committing -> committed by conditional UPDATEs: a batch commits once.
+    """
+
+    PENDING = "pending"
+    COMMITTING = "committing"
+    COMMITTED = "committed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+    token = CharField(max_length=64, unique=True, default=new_token)
+    kind = CharField(max_length=16)
+    filename = CharField(max_length=255)
+    uploaded_by = CharField(max_length=254)
+    uploaded_at = DateTimeField(default=utcnow, index=True)
+    status = CharField(max_length=16, default=PENDING, index=True)
+    # The preview's counts while pending; what was written once committed.
+    rows = IntegerField(default=0)
+    created = IntegerField(default=0)
+    updated = IntegerField(default=0)
+    unchanged = IntegerField(default=0)
+    photos = IntegerField(default=0)
+    committed_at = DateTimeField(null=True)
+    # Who committed or cancelled it, and when (committed_at is set on commit only).
+    finished_by = CharField(max_length=254, null=True)
+    finished_at = DateTimeField(null=True)
+    file_data = SealedBlobField(null=True)
+    photos_data = SealedBlobField(null=True)
+
+
 ALL_MODELS = [Account, LoginEvent, LoginSession, LoginThrottle, OneTimeCode, Challenge, Appeal,
               AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, Report, Verification,
-              StaffTotp, StaffRecoveryCode, Setting]
+              StaffTotp, StaffRecoveryCode, Setting, ImportBatch]

@@ -4,6 +4,14 @@ Every row is checked before anything is written: a file with one bad row
 imports nothing, and the registrar gets every problem at once, by row and
 column, to fix in the spreadsheet. A valid file is written in one transaction.
 Re-importing a file updates the records it describes instead of adding copies.
+
+The portal's import page goes in two steps: `stage` checks an upload and shows a
+`Preview` (rows to create, rows to update with old -> new values, rows
+unchanged, every problem) and keeps the file sealed in an `ImportBatch`; the
+registrar's 导入 runs `commit` (the file is checked again and written in one
+transaction) or 取消 runs `cancel`. A batch commits once: a conditional UPDATE
+(pending -> committing) decides between two confirms. The command line
+(`import_file`) still checks and writes in one go.
 """
 import csv
 import datetime
@@ -11,14 +19,15 @@ import io
 import time
 import unicodedata
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from peewee import IntegrityError, chunked
 
-from models import db, utcnow
-from services import audit, columns, photos, uploads
-from services.columns import KINDS, Kind
+from models import ImportBatch, db, utcnow
+from services import audit, columns, exports, identity, photos, uploads
+from services.columns import KINDS, Column, Kind
+from services.errors import ServiceError
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ERRORS = 200
@@ -27,6 +36,11 @@ XLSX_MAX_RATIO = 40
 # SQLite's old limit on bound variables is 999 per statement.
 LOOKUP_CHUNK = 900
 INSERT_ROWS = 2000
+# How many rows of each list a preview shows (the counts are always complete).
+PREVIEW_ROWS = 200
+# A batch not committed or cancelled within this time expires (retention.purge).
+PENDING_LIFETIME = datetime.timedelta(days=1)
+HISTORY_PAGE = 50
 
 
 @dataclass(frozen=True)
@@ -65,34 +79,72 @@ class ImportResult:
 
 
 def import_file(kind_key: str, filename: str, data: bytes, *, photos_zip: bytes | None = None,
-                upload_dir, max_bytes: int = MAX_BYTES, actor: str = "cli") -> ImportResult:
+                upload_dir, max_bytes: int = MAX_BYTES, actor: str = "cli", ip: str = "") -> ImportResult:
     """Check the whole file, then create or update its records in one transaction."""
-    kind = KINDS[kind_key]
+    checked = _check(KINDS[kind_key], filename, data, photos_zip, max_bytes)
+    if checked.errors:
+        raise ImportRejected(_capped(checked.errors))
+    return _commit_checked(checked, filename, upload_dir=upload_dir, actor=actor, ip=ip)
+
+
+@dataclass
+class _Checked:
+    kind: Kind
+    rows: int
+    plan: "_Plan"
+    photos: dict
+    errors: list
+    seconds: float
+
+
+def _check(kind: Kind, filename: str, data: bytes, photos_zip, max_bytes: int) -> _Checked:
+    """Read and check everything; ImportRejected for a file that cannot be read at all."""
     started = time.perf_counter()
     check_size(filename, len(data), max_bytes)
     table = _read_table(filename, data, max_bytes)
     positions = _map_headers(kind, table)
     rows, errors = _clean_rows(kind, positions, table[1:])
+    del table
     plan = _plan(kind, rows, errors)
     found_photos = _read_photos(kind, photos_zip, rows, errors) if photos_zip is not None else {}
-    if errors:
-        raise ImportRejected(_capped(errors))
+    return _Checked(kind, len(rows), plan, found_photos, errors, time.perf_counter() - started)
 
-    result = ImportResult(kind=kind_key, rows=len(rows),
-                          seconds_validating=time.perf_counter() - started)
+
+def _commit_checked(checked: _Checked, filename: str, *, upload_dir, actor: str, ip: str,
+                    batch_id: int | None = None) -> ImportResult:
+    kind = checked.kind
+    result = ImportResult(kind=kind.key, rows=checked.rows, seconds_validating=checked.seconds)
     started = time.perf_counter()
     try:
         with db.atomic():
-            _write(kind, plan, result)
-            result.photos = photos.store(kind, found_photos, Path(upload_dir))
-            audit.log("records.imported", actor=actor, detail=(
-                f"kind={kind_key}, file={uploads.basename(filename)}, created={result.created}, "
-                f"updated={result.updated}, unchanged={result.unchanged}, photos={result.photos}"))
+            _write(kind, checked.plan, result)
+            result.photos = photos.store(kind, checked.photos, Path(upload_dir))
+            detail = (f"kind={kind.key}, file={uploads.basename(filename)}, created={result.created}, "
+                      f"updated={result.updated}, unchanged={result.unchanged}, photos={result.photos}")
+            if batch_id is not None:
+                detail += f", batch={batch_id}"
+                now = utcnow()
+                closed = (ImportBatch.update(status=ImportBatch.COMMITTED, rows=result.rows,
+                                             created=result.created, updated=result.updated,
+                                             unchanged=result.unchanged, photos=result.photos,
+                                             committed_at=now, finished_at=now, finished_by=actor,
+                                             file_data=None, photos_data=None)
+                          .where(ImportBatch.id == batch_id,
+                                 ImportBatch.status == ImportBatch.COMMITTING).execute())
+                if not closed:  # expired under us: write nothing
+                    raise _BatchLost()
+            audit.log("records.imported", actor=actor, ip=ip, detail=detail)
     except IntegrityError as error:
         # Another import or an edit got in between the checks and the writes.
         raise ImportRejected([RowError(0, "", f"数据库拒绝了写入（{error}），未写入任何记录；请重新导入。")]) from None
+    except _BatchLost:
+        raise ImportRejected([RowError(0, "", "这批导入已过期或已被处理，未写入任何记录。")]) from None
     result.seconds_writing = time.perf_counter() - started
     return result
+
+
+class _BatchLost(Exception):
+    pass
 
 
 def check_size(filename: str, size: int, max_bytes: int = MAX_BYTES) -> None:
@@ -299,15 +351,29 @@ def _stored(kind: Kind, rows: list) -> dict:
 
 
 @dataclass
+class _Change:
+    row: int
+    record_id: int
+    changed: dict       # field -> new value
+    old: dict           # field -> stored value (the ID number is looked up for the preview)
+    bound_identity: bool
+
+
+@dataclass
 class _Plan:
-    new: list
-    changes: list      # (stored id, {field: value}, bound identity changed)
-    unchanged: int
+    new: list           # the values of each record to create
+    new_rows: list      # and its row number
+    changes: list       # _Change
+    unchanged_rows: list
+
+    @property
+    def unchanged(self) -> int:
+        return len(self.unchanged_rows)
 
 
 def _plan(kind: Kind, rows: list, errors: list) -> _Plan:
     """Which rows create records and which change which stored fields."""
-    plan = _Plan([], [], 0)
+    plan = _Plan([], [], [], [])
     by_key = _stored(kind, rows) if rows else {}
     claimed = {}
     compared = _compared_fields(kind)
@@ -320,6 +386,7 @@ def _plan(kind: Kind, rows: list, errors: list) -> _Plan:
             continue
         if not matches:
             plan.new.append(row.values)
+            plan.new_rows.append(row.number)
             continue
         stored = matches[0]
         if stored["id"] in claimed:
@@ -330,12 +397,13 @@ def _plan(kind: Kind, rows: list, errors: list) -> _Plan:
         changed = {name: row.values[name] for name in compared
                    if not _same(row.values[name], stored[name])}
         if not changed:
-            plan.unchanged += 1
+            plan.unchanged_rows.append(row.number)
             continue
         if "id_number_index" in changed:
             changed["id_number"] = row.values["id_number"]
         bound_identity = stored["account"] is not None and bool({"name", "id_number"} & changed.keys())
-        plan.changes.append((stored["id"], changed, bound_identity))
+        plan.changes.append(_Change(row.number, stored["id"], changed,
+                                    {name: stored.get(name) for name in changed}, bound_identity))
     return plan
 
 
@@ -361,10 +429,10 @@ def _write(kind: Kind, plan: _Plan, result: ImportResult) -> None:
         cursor.executemany(sql, [[field.db_value(value) for field, value in
                                   zip(fields, [values[name] for name in names[:-2]] + [now, now])]
                                  for values in batch])
-    for record_id, changed, bound_identity in plan.changes:
-        model.update({**{model._meta.fields[name]: value for name, value in changed.items()},
-                      model.updated_at: now}).where(model.id == record_id).execute()
-        result.bound_identity_changed += bound_identity
+    for change in plan.changes:
+        model.update({**{model._meta.fields[name]: value for name, value in change.changed.items()},
+                      model.updated_at: now}).where(model.id == change.record_id).execute()
+        result.bound_identity_changed += change.bound_identity
     result.created, result.updated, result.unchanged = len(plan.new), len(plan.changes), plan.unchanged
 
 
@@ -400,3 +468,265 @@ def _capped(errors: list) -> list:
     if len(errors) <= MAX_ERRORS:
         return errors
     return errors[:MAX_ERRORS] + [RowError(0, "", f"还有 {len(errors) - MAX_ERRORS} 处错误未列出。")]
+
+
+# --- preview, then commit (the import page) ----------------------------------
+
+class BatchClosed(ServiceError):
+    """The batch cannot be committed or cancelled (any more); str(error) says why."""
+
+
+@dataclass
+class PreviewRow:
+    row: int
+    summary: str
+
+
+@dataclass
+class PreviewChange:
+    row: int
+    record_id: int
+    summary: str
+    fields: list            # (Column, old text, new text)
+    bound_identity: bool
+
+
+@dataclass
+class Preview:
+    """What committing the file would do, or why it cannot be committed."""
+
+    kind: str
+    filename: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    photos: int = 0
+    bound_identity_changed: int = 0
+    new: list = field(default_factory=list)            # PreviewRow, the first PREVIEW_ROWS
+    changes: list = field(default_factory=list)        # PreviewChange, the first PREVIEW_ROWS
+    unchanged_rows: list = field(default_factory=list)  # row numbers, the first PREVIEW_ROWS
+    errors: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def preview(kind_key: str, filename: str, data: bytes, *, photos_zip: bytes | None = None,
+            max_bytes: int = MAX_BYTES) -> Preview:
+    """Check a file and describe what importing it would do; writes nothing."""
+    kind = KINDS[kind_key]
+    shown = Preview(kind=kind_key, filename=uploads.basename(filename))
+    try:
+        checked = _check(kind, filename, data, photos_zip, max_bytes)
+    except ImportRejected as rejected:
+        shown.errors = rejected.errors
+        return shown
+    plan = checked.plan
+    shown.rows, shown.photos = checked.rows, len(checked.photos)
+    shown.created, shown.updated, shown.unchanged = len(plan.new), len(plan.changes), plan.unchanged
+    shown.bound_identity_changed = sum(change.bound_identity for change in plan.changes)
+    shown.new = [PreviewRow(number, _summary(kind, values))
+                 for number, values in zip(plan.new_rows[:PREVIEW_ROWS], plan.new)]
+    shown.changes = _shown_changes(kind, plan.changes[:PREVIEW_ROWS])
+    shown.unchanged_rows = plan.unchanged_rows[:PREVIEW_ROWS]
+    shown.errors = _capped(checked.errors)
+    return shown
+
+
+def stage(kind_key: str, filename: str, data: bytes, *, photos_zip: bytes | None = None,
+          max_bytes: int = MAX_BYTES, uploaded_by: str) -> tuple[Preview, ImportBatch | None]:
+    """The preview of an upload and, when it can be committed, the pending batch that
+    keeps the file (sealed) until the registrar commits or cancels it."""
+    shown = preview(kind_key, filename, data, photos_zip=photos_zip, max_bytes=max_bytes)
+    if not shown.ok:
+        return shown, None
+    batch = ImportBatch.create(kind=kind_key, filename=_stored_name(filename), uploaded_by=uploaded_by,
+                               rows=shown.rows, created=shown.created, updated=shown.updated,
+                               unchanged=shown.unchanged, photos=shown.photos,
+                               file_data=data, photos_data=photos_zip)
+    return shown, batch
+
+
+def pending_batch(token: str) -> ImportBatch | None:
+    """A batch by its token, without its files (None when there is none)."""
+    return (ImportBatch.select(*_metadata()).where(ImportBatch.token == token).first())
+
+
+def preview_batch(batch: ImportBatch, *, max_bytes: int = MAX_BYTES) -> Preview | None:
+    """The preview of a pending batch, checked again against the records as they are now."""
+    stored = (ImportBatch.select(ImportBatch.file_data, ImportBatch.photos_data)
+              .where(ImportBatch.id == batch.id, ImportBatch.status == ImportBatch.PENDING).first())
+    if stored is None or stored.file_data is None:
+        return None
+    return preview(batch.kind, batch.filename, stored.file_data, photos_zip=stored.photos_data,
+                   max_bytes=max_bytes)
+
+
+def commit(token: str, *, actor: str, upload_dir, max_bytes: int = MAX_BYTES, ip: str = "",
+           now: datetime.datetime | None = None) -> tuple[ImportResult, ImportBatch]:
+    """Check the batch's file again and write it all in one transaction, once.
+
+    Two confirms at once: the conditional UPDATE pending -> committing lets one
+    through; the other gets BatchClosed. A file that no longer passes (the
+    records changed since the preview) raises ImportRejected and the batch
+    stays pending, to be cancelled or uploaded again.
+    """
+    now = now or utcnow()
+    claimed = (ImportBatch.update(status=ImportBatch.COMMITTING)
+               .where(ImportBatch.token == token, ImportBatch.status == ImportBatch.PENDING,
+                      ImportBatch.uploaded_at >= now - PENDING_LIFETIME).execute())
+    if not claimed:
+        raise BatchClosed(_closed_reason(token, now))
+    batch = ImportBatch.get(ImportBatch.token == token)
+    try:
+        checked = _check(KINDS[batch.kind], batch.filename, batch.file_data, batch.photos_data, max_bytes)
+        batch.file_data = batch.photos_data = None  # the bytes are no longer needed in memory
+        if checked.errors:
+            raise ImportRejected(_capped(checked.errors))
+        result = _commit_checked(checked, batch.filename, upload_dir=upload_dir, actor=actor, ip=ip,
+                                 batch_id=batch.id)
+    except BaseException:
+        (ImportBatch.update(status=ImportBatch.PENDING)
+         .where(ImportBatch.id == batch.id, ImportBatch.status == ImportBatch.COMMITTING).execute())
+        raise
+    return result, ImportBatch.select(*_metadata()).where(ImportBatch.id == batch.id).get()
+
+
+def cancel(token: str, *, actor: str, ip: str = "") -> ImportBatch:
+    """Drop a pending batch's file; nothing is written to the records."""
+    now = utcnow()
+    with db.atomic():
+        cancelled = (ImportBatch.update(status=ImportBatch.CANCELLED, finished_by=actor, finished_at=now,
+                                        file_data=None, photos_data=None)
+                     .where(ImportBatch.token == token, ImportBatch.status == ImportBatch.PENDING)
+                     .execute())
+        if not cancelled:
+            raise BatchClosed(_closed_reason(token, now))
+        batch = ImportBatch.select(*_metadata()).where(ImportBatch.token == token).get()
+        audit.log("import.cancelled", actor=actor, ip=ip,
+                  detail=f"kind={batch.kind}, file={batch.filename}, batch={batch.id}")
+    return batch
+
+
+def expire(now: datetime.datetime | None = None) -> int:
+    """Batches left pending (or stuck committing) longer than PENDING_LIFETIME expire
+    and drop their files; the number expired."""
+    now = now or utcnow()
+    return (ImportBatch.update(status=ImportBatch.EXPIRED, finished_at=now, file_data=None, photos_data=None)
+            .where(ImportBatch.status.in_([ImportBatch.PENDING, ImportBatch.COMMITTING]),
+                   ImportBatch.uploaded_at < now - PENDING_LIFETIME).execute())
+
+
+def history(page: int = 1, per_page: int = HISTORY_PAGE) -> tuple[list, bool]:
+    """One page of batches, newest first, without their files; and whether more follow."""
+    page = max(1, page)
+    items = list(ImportBatch.select(*_metadata())
+                 .order_by(ImportBatch.uploaded_at.desc(), ImportBatch.id.desc())
+                 .offset((page - 1) * per_page).limit(per_page + 1))
+    return items[:per_page], len(items) > per_page
+
+
+def _metadata() -> list:
+    return [f for f in ImportBatch._meta.sorted_fields if f.name not in ("file_data", "photos_data")]
+
+
+def _closed_reason(token: str, now: datetime.datetime) -> str:
+    batch = ImportBatch.select(ImportBatch.id, ImportBatch.status, ImportBatch.uploaded_at).where(
+        ImportBatch.token == token).first()
+    if batch is None:
+        return "找不到这批导入。"
+    if batch.status == ImportBatch.PENDING:  # pending, but too old to commit
+        expire(now)
+        return "这批导入已过期（超过一天未确认），请重新上传文件。"
+    return {ImportBatch.COMMITTING: "这批导入正在写入，请稍候查看导入历史。",
+            ImportBatch.COMMITTED: "这批导入已经导入过了，不会重复导入。",
+            ImportBatch.CANCELLED: "这批导入已取消，请重新上传文件。",
+            ImportBatch.EXPIRED: "这批导入已过期（超过一天未确认），请重新上传文件。"}.get(
+        batch.status, "这批导入已不能再处理。")
+
+
+def _stored_name(filename: str) -> str:
+    name = uploads.basename(filename)
+    if len(name) <= 255:
+        return name
+    suffix = Path(name).suffix[:10]
+    return name[:255 - len(suffix)] + suffix
+
+
+def _summary(kind: Kind, values: dict) -> str:
+    """The row's name and what identifies its record, e.g. 张三（学号 2019001）."""
+    keys = [attr for attr in kind.natural_key if values.get(attr) not in (None, "")]
+    parts = [f"{kind.column(attr).header} {_shown(kind.column(attr), values[attr])}" for attr in keys]
+    return f"{values.get('name') or ''}（{'，'.join(parts)}）" if parts else (values.get("name") or "")
+
+
+def _shown_changes(kind: Kind, changes: list) -> list:
+    model = kind.model
+    # The stored ID numbers are only looked up (and decrypted) for the rows shown.
+    ids = [change.record_id for change in changes if "id_number" in change.changed]
+    old_ids = {}
+    for chunk in chunked(ids, LOOKUP_CHUNK):
+        old_ids.update(model.select(model.id, model.id_number).where(model.id.in_(chunk)).tuples())
+    shown = []
+    for change in changes:
+        values = {**change.old, **change.changed}
+        fields = []
+        for column in kind.columns:
+            if column.attr not in change.changed:
+                continue
+            old = old_ids.get(change.record_id) if column.attr == "id_number" else change.old.get(column.attr)
+            fields.append((column, _shown(column, old), _shown(column, change.changed[column.attr])))
+        shown.append(PreviewChange(change.row, change.record_id, _summary(kind, values), fields,
+                                   change.bound_identity))
+    return shown
+
+
+def _shown(column: Column, value) -> str:
+    if value is None or value == "":
+        return ""
+    if column.type == "id_number":
+        return identity.mask_id(str(value))
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+# --- templates ---------------------------------------------------------------
+
+# One example row per kind, by column: it passes every rule, so a template
+# imports as it is (the registrar replaces it with real rows).
+EXAMPLES = {
+    "enrollment": {"姓名": "张三", "性别": "男", "出生日期": "2001-02-03", "民族": "汉族",
+                   "证件类型": "居民身份证", "证件号码": "110105200102031238", "学校名称": "示范大学",
+                   "层次": "本科", "院系": "文学院", "班级": "汉语言 2019-1 班", "专业": "汉语言文学",
+                   "学号": "2019001", "学习形式": "普通全日制", "入学日期": "2019-09-01", "学制": "4",
+                   "学历类别": "普通高等教育", "学籍状态": "在籍（注册学籍）", "预计毕业日期": "2023-07-01"},
+    "diploma": {"姓名": "李四", "性别": "女", "出生日期": "1980-05-06", "证件类型": "居民身份证",
+                "证件号码": "42010619800506124X", "学校名称": "示范大学", "层次": "本科",
+                "专业": "汉语言文学", "学制": "4", "学习形式": "普通全日制", "学历类别": "普通高等教育",
+                "入学日期": "1998-09-01", "毕(结)业日期": "2002-07-01", "毕(结)业": "毕业",
+                "证书编号": "105321200205000123", "学校编号": "", "校(院)长姓名": "王五"},
+    "degree": {"姓名": "李四", "性别": "女", "出生日期": "1980-05-06", "证件类型": "居民身份证",
+               "证件号码": "42010619800506124X", "学位授予单位": "示范大学", "所授学位": "文学学士学位",
+               "学科/专业": "汉语言文学", "获学位日期": "2002-07-01", "学位证书编号": "1053242002000123"},
+    "admission": {"姓名": "张三", "证件类型": "居民身份证", "证件号码": "110105200102031238",
+                  "考生号": "19110105150123", "录取年份": "2019", "录取批次": "本科一批",
+                  "录取专业": "汉语言文学", "层次": "本科"},
+    "aid": {"姓名": "张三", "证件类型": "居民身份证", "证件号码": "110105200102031238", "学年": "2019-2020",
+            "资助项目": "国家助学金", "金额(元)": "3300.00", "发放日期": "2019-11-15"},
+}
+TEMPLATE_FORMATS = ("csv", "xlsx")
+
+
+def template(kind_key: str, fmt: str) -> tuple[bytes, str]:
+    """A spreadsheet with the kind's Chinese column names and one example row; (bytes, file name)."""
+    kind = KINDS[kind_key]
+    example = [EXAMPLES[kind_key].get(header, "") for header in kind.headers]
+    name = f"{kind.label}导入模板.{fmt}"
+    if fmt == "csv":
+        return exports.to_csv(kind.headers, [example]), name
+    if fmt == "xlsx":
+        return exports.to_xlsx(kind.headers, [example], title=kind.label), name
+    raise ValueError(f"unknown template format {fmt!r}")

@@ -6,11 +6,15 @@
 - One-time codes that are used or expired and older than an hour: younger ones
   still count for the hourly per-destination limit (services.codes).
 - Outbox lines older than `outbox_days` (services.messaging.purge_outbox).
+- Import batches still pending (or stuck committing) a day after their upload:
+  their stored files go and they show as expired in the import history
+  (services.importer.expire).
 """
 import datetime
 from dataclasses import dataclass
 
 from models import Challenge, OneTimeCode, db, utcnow
+from services import importer
 from services.challenges import FLOWS
 from services.messaging import purge_outbox
 
@@ -23,6 +27,7 @@ class Purged:
     challenges: int = 0
     codes: int = 0
     outbox_lines: int = 0
+    import_batches: int = 0
 
 
 def purge(*, outbox_path, outbox_days: int, now: datetime.datetime | None = None) -> Purged:
@@ -42,6 +47,7 @@ def purge(*, outbox_path, outbox_days: int, now: datetime.datetime | None = None
                       .where(OneTimeCode.created_at < now - CODE_KEPT_FOR,
                              OneTimeCode.used_at.is_null(False) | (OneTimeCode.expires_at <= now))
                       .execute())
+        done.import_batches = importer.expire(now)
     before = now.replace(tzinfo=datetime.timezone.utc) - datetime.timedelta(days=outbox_days)
     done.outbox_lines = purge_outbox(outbox_path, before=before)
     return done

@@ -138,3 +138,16 @@ def test_import_and_reimport_on_postgres(app, db_on_pg):
 def db_on_pg(app):
     with models.db.connection_context():
         yield models.db
+
+
+def test_import_batch_preview_and_commit_on_postgres(app, db_on_pg):
+    """The sealed file round-trips through bytea; a batch commits once."""
+    from services import importer
+    data = csv_bytes([enrollment()])
+    preview, batch = importer.stage("enrollment", "e.csv", data, uploaded_by="office")
+    assert preview.ok and models.ImportBatch.get().file_data == data
+    result, done = importer.commit(batch.token, actor="office", upload_dir=app.config["UPLOAD_DIR"])
+    assert result.created == 1 and done.status == "committed"
+    with pytest.raises(importer.BatchClosed):
+        importer.commit(batch.token, actor="office", upload_dir=app.config["UPLOAD_DIR"])
+    assert models.Enrollment.select().count() == 1

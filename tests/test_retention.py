@@ -117,3 +117,26 @@ def test_messages_sent_while_the_outbox_is_purged_are_never_lost(tmp_path):
     sent = {json.loads(line)["to"] for line in path.read_text(encoding="utf-8").splitlines()}
     assert {f"w{n}-{i}" for n in range(writers) for i in range(per_writer)} <= sent
     assert not any(to.startswith("old-") for to in sent)
+
+
+def test_purge_expires_import_batches_left_pending_a_day(runner, db):
+    from models import ImportBatch
+
+    def batch(name, uploaded, status="pending"):
+        return ImportBatch.create(kind="enrollment", filename=name, uploaded_by="office",
+                                  uploaded_at=uploaded, status=status, file_data=b"a,b\n1,2\n")
+
+    old = batch("old.csv", ago(hours=25))
+    stuck = batch("stuck.csv", ago(days=2), status="committing")
+    recent = batch("recent.csv", ago(hours=23))
+    done = batch("done.csv", ago(days=3), status="committed")
+    with time_machine.travel(T0, tick=False):
+        result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0 and "2 expired import batch" in result.output, result.output
+    after = {b.filename: b for b in ImportBatch.select()}
+    assert after["old.csv"].status == after["stuck.csv"].status == "expired"
+    assert after["old.csv"].file_data is None and after["stuck.csv"].file_data is None
+    assert after["recent.csv"].status == "pending" and after["recent.csv"].file_data == b"a,b\n1,2\n"
+    # Committed batches keep their history (their file was dropped at commit).
+    assert after["done.csv"].status == "committed" and after["done.csv"].file_data == b"a,b\n1,2\n"
+    assert old and stuck and recent and done

@@ -107,9 +107,14 @@ def test_import_without_javascript(nojs_page, live_server, registrar, tmp_path):
     page.get_by_label("记录类别").select_option("enrollment")
     page.get_by_label("数据文件").set_input_files(table)
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
-        page.get_by_role("button", name="导入").click()
+        page.get_by_role("button", name="上传并预览").click()
     assert posted.value.status == 200
-    expect(page.get_by_role("status")).to_have_text(
+    expect(page.locator("#import-counts")).to_contain_text("共 2 行：将新增 2 条，更新 0 条，未变 0 条")
+    with live_server.app.app_context(), models.db.connection_context():
+        assert Enrollment.select().count() == 0
+    page.get_by_role("button", name="导入", exact=True).click()
+    expect(page.locator("#flash")).to_contain_text(
         "导入完成：共 2 行，新增 2 条，更新 0 条，未变 0 条，照片 0 张。")
+    expect(page.locator("#import-status")).to_have_text("已导入")
     with live_server.app.app_context(), models.db.connection_context():
         assert Enrollment.select().count() == 2

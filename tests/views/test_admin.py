@@ -4,7 +4,7 @@ import io
 import pytest
 from PIL import Image
 
-from models import Account, Appeal, CorrectionRequest, Diploma, Enrollment
+from models import Account, Appeal, CorrectionRequest, Diploma, Enrollment, ImportBatch
 from services import accounts
 from tests.factories import PASSWORD, csv_bytes, enrollment, minimal_pdf, sign_in_staff
 
@@ -98,7 +98,12 @@ def test_approve_an_appeal(registrar, student, app, outbox):
 def test_import_through_the_page(registrar, db):
     good = registrar.post("/admin/import", content_type="multipart/form-data", data={
         "kind": "enrollment", "table": (io.BytesIO(csv_bytes([enrollment()])), "e.csv")})
-    assert good.status_code == 200 and "新增 1 条" in text(good)
+    assert good.status_code == 200 and "将新增 1 条" in text(good)
+    assert Enrollment.select().count() == 0  # a preview first
+    token = ImportBatch.get().token
+    done = registrar.post(f"/admin/imports/{token}/commit")
+    assert done.status_code == 303
+    assert "新增 1 条" in text(registrar.get(done.headers["Location"]))
     assert Enrollment.select().count() == 1
     bad = registrar.post("/admin/import", content_type="multipart/form-data", data={
         "kind": "enrollment", "table": (io.BytesIO(csv_bytes([enrollment(**{"入学日期": "2019-02-30"})])), "e.csv")})

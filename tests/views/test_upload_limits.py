@@ -68,6 +68,10 @@ def test_a_5_mb_import_passes_csrf_and_is_imported(registrar, db):
     response = registrar.post("/admin/import", content_type="multipart/form-data", data={
         "csrf_token": token, "kind": "enrollment", "table": (io.BytesIO(data), "big.csv")})
     assert response.status_code == 200, text(response)[:2000]
+    assert Enrollment.select().count() == 0  # the preview writes nothing
+    commit = re.search(r'action="(/admin/imports/[^"]+/commit)"', text(response)).group(1)
+    done = registrar.post(commit, data={"csrf_token": token})
+    assert done.status_code == 303, text(done)[:2000]
     assert Enrollment.select().count() == count
 
 
