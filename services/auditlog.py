@@ -45,6 +45,7 @@ ACTION_LABELS = {
     "appeal.rejected": _l("驳回申诉"),
     # records
     "records.imported": _l("导入记录"),
+    "import.cancelled": _l("取消导入"),
     "records.auto_bound": _l("自动绑定记录"),
     "records.bound_by_certificate": _l("凭证书编号绑定记录"),
     "correction.filed": _l("提交更正申请"),
