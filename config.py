@@ -50,6 +50,8 @@ DEFAULTS = dict(
     MAX_CONTENT_LENGTH=4 * 1024 * 1024,
     APPEAL_PHOTO_MAX_BYTES=2 * 1024 * 1024,
     VERIFY_PDF_MAX_BYTES=2 * 1024 * 1024,
+    # A record photo the registrar uploads on the record form (stored at 120x160).
+    RECORD_PHOTO_MAX_BYTES=2 * 1024 * 1024,
     SESSION_COOKIE_HTTPONLY=True,
     SESSION_COOKIE_SAMESITE="Lax",
     REMEMBER_COOKIE_HTTPONLY=True,

@@ -9,12 +9,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import FileStorage
-from wtforms import (BooleanField, PasswordField, RadioField, SelectField, StringField,
-                     SubmitField, TextAreaField)
+from wtforms import (BooleanField, HiddenField, PasswordField, RadioField, SelectField,
+                     StringField, SubmitField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from services import auditlog, identity, reports
+from services.columns import Kind
 
 ID_TYPE_CHOICES = [SelectChoice(identity.RESIDENT_ID, _l("居民身份证")),
                    SelectChoice(identity.OTHER_ID, _l("其他（护照、港澳台居民证件等）"))]
@@ -347,3 +348,67 @@ class AuditFilterForm(PortalForm):
         self.last_day = self._day(field)
         if self.first_day and self.last_day and self.last_day < self.first_day:
             raise ValidationError(_l("截止日期不能早于起始日期。"))
+
+
+# --- 学籍管理员: one record by hand ----------------------------------------------
+
+REQUIRED_HINT = _l("必填。")
+
+
+class RecordForm(PortalForm):
+    """Create or edit one record; `record_form` adds a field per column of the kind.
+    The values are checked by services.keeping (the import's rules), not here."""
+
+    # The values the form showed, as JSON: an edit writes only what differs from them.
+    original = HiddenField()
+
+    def values(self) -> dict:
+        return {name: field.data for name, field in self._fields.items()
+                if name not in ("original", "photo", "csrf_token")}
+
+
+def record_form(kind: Kind, labels: dict, photo_label: str | None, current: dict, **options):
+    """A RecordForm for `kind`: choice columns are selects, dates are date inputs, the
+    rest text; `labels` maps each column to its label in the reader's language and
+    `current` holds the values shown, so a stored value outside the list stays selectable."""
+    class Form(RecordForm):
+        pass
+
+    for column in kind.columns:
+        hint = REQUIRED_HINT if column.required else None
+        if column.type == "choice":
+            choices = [SelectChoice("", "—")] + [SelectChoice(choice, choice) for choice in column.choices]
+            value = current.get(column.attr)
+            if value and value not in column.choices:
+                choices.append(SelectChoice(value, value))
+            field = SelectField(labels[column.attr], choices=choices, validate_choice=False,
+                                description=hint)
+        elif column.type == "date":
+            field = StringField(labels[column.attr], description=hint, render_kw={"type": "date"})
+        else:
+            field = StringField(labels[column.attr], description=hint)
+        setattr(Form, column.attr, field)
+    if photo_label:
+        Form.photo = FileField(photo_label, description=_l(
+            "JPG 或 PNG，不超过 2 MB；会裁成 3:4，存为 120×160 像素。不换照片就留空。"))
+    return Form(**options)
+
+
+class RecordWithdrawForm(PortalForm):
+    withdraw_reason = TextAreaField(_l("撤销理由"),
+                                    description=_l("绑定的学生会在短信里看到这段理由。最多 500 字。"))
+
+
+class RecordRestoreForm(PortalForm):
+    pass
+
+
+class RecordAssignForm(PortalForm):
+    """Bind a record by hand to a student account."""
+
+    bind_username = StringField(_l("学生账号的用户名"))
+    bind_reason = TextAreaField(_l("绑定理由"), description=_l("记入审计日志。最多 500 字。"))
+
+
+class RecordUnbindForm(PortalForm):
+    unbind_reason = TextAreaField(_l("解除绑定的理由"), description=_l("记入审计日志。最多 500 字。"))

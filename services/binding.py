@@ -54,12 +54,20 @@ def matches_account(record: Record, account: Account) -> bool:
     return True
 
 
+def bindable(model):
+    """Records that may bind by themselves: unbound, not withdrawn (撤销), and not
+    unbound by the registrar (bound_by stays "registrar" without an account: a
+    person decided, so no rule binds it again; the registrar may bind it by hand)."""
+    return (model.account.is_null() & model.withdrawn_at.is_null()
+            & ((model.bound_by.is_null()) | (model.bound_by != Record.REGISTRAR)))
+
+
 def _bind(record: Record, account: Account, how: str) -> bool:
     """Bind if still unbound; the WHERE clause settles two binds at once."""
     model = type(record)
     now = utcnow()
     changed = (model.update(account=account, bound_by=how, bound_at=now)
-               .where(model.id == record.id, model.account.is_null())
+               .where(model.id == record.id, bindable(model))
                .execute())
     if changed:
         record.account, record.bound_by, record.bound_at = account, how, now
@@ -74,7 +82,7 @@ def auto_bind(account: Account, *, since_year: int) -> int:
     with db.atomic():
         for kind in KINDS.values():
             model = kind.model
-            candidates = model.select().where(model.account.is_null(),
+            candidates = model.select().where(bindable(model),
                                               model.id_number.matches(account.id_number))
             for record in candidates:
                 if (identity.name_key(record.name) == identity.name_key(account.real_name)
@@ -132,7 +140,8 @@ def bind_by_certificate(account: Account, kind_key: str, number: str, year: int,
     by_number = (model.certificate_key == key)
     if kind_key == "diploma":
         by_number = by_number | (model.school_number_key == key)
-    candidates = model.select().where(by_number, date_field.year == year)
+    candidates = model.select().where(by_number, date_field.year == year,
+                                      model.withdrawn_at.is_null())
     since = config["ELIGIBLE_SINCE_YEAR"]
     found = None
     for record in candidates:

@@ -6,6 +6,7 @@ from the registrar but is read as if it came from anyone: a zip bomb or a name
 like "../../x.jpg" must not fill the disk or write outside the upload folder.
 """
 import io
+import secrets
 import unicodedata
 import zipfile
 import zlib
@@ -182,3 +183,21 @@ def store(kind: Kind, photos: dict, upload_dir: Path) -> int:
             model.update(photo=relative, updated_at=now).where(model.id == record_id).execute()
             stored += 1
     return stored
+
+
+def store_one(kind: Kind, record_id: int, jpeg: bytes, upload_dir) -> str:
+    """Store one record's photo (a small_jpeg) under a name of its own; its relative path.
+
+    A new name each time: the record still points at its old photo until the
+    caller's write succeeds, and then removes the old file (`remove`)."""
+    folder = crypto.private_dir(Path(upload_dir) / "photos" / kind.key)
+    name = f"{record_id}-{secrets.token_hex(6)}.jpg"
+    crypto.write_private(folder / name, jpeg, sealed=False)
+    return f"photos/{kind.key}/{name}"
+
+
+def remove(upload_dir, relative: str | None) -> None:
+    """Delete a stored record photo (a path under photos/); anything else is left alone."""
+    if not relative or not relative.startswith("photos/") or ".." in relative:
+        return
+    (Path(upload_dir) / relative).unlink(missing_ok=True)

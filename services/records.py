@@ -12,12 +12,19 @@ def kind_of(record: Record) -> Kind:
     return next(kind for kind in KINDS.values() if isinstance(record, kind.model))
 
 
+def visible_to(kind: Kind, account_id: int):
+    """The condition every owner look-up uses: bound to the account and not withdrawn
+    (撤销) by the school. Anything else answers 404, like a record that does not exist."""
+    model = kind.model
+    return (model.account == account_id) & model.withdrawn_at.is_null()
+
+
 def records_of(account_id: int, kind: Kind):
     model = kind.model
     order = {
         "enrollment": model.admission_date.desc(nulls="last") if hasattr(model, "admission_date") else model.id,
     }
-    return list(model.select().where(model.account == account_id)
+    return list(model.select().where(visible_to(kind, account_id))
                 .order_by(order.get(kind.key, model.id.desc()), model.id.desc()))
 
 

@@ -31,6 +31,8 @@ CODE_LENGTH = 16
 REMIND_DAYS = 7
 
 VALID, EXPIRED, CLOSED, UNKNOWN, MALFORMED = "valid", "expired", "closed", "unknown", "malformed"
+# Withdrawn by the school: the report itself (Report.withdrawn_at) or its record (撤销).
+WITHDRAWN = "withdrawn"
 
 
 class ReportError(ServiceError):
@@ -62,6 +64,10 @@ def add_months(moment: datetime.datetime, months: int) -> datetime.datetime:
 
 
 def status_of(report: Report, now=None) -> str:
+    """The report's outcome. The school's withdrawal comes first: of the report
+    itself, or of its record (restoring the record makes the report work again)."""
+    if report.withdrawn_at is not None or record_withdrawn(report):
+        return WITHDRAWN
     if report.closed_at is not None:
         return CLOSED
     if report.expires_at <= (now or utcnow()):
@@ -72,6 +78,12 @@ def status_of(report: Report, now=None) -> str:
 def record_of(report: Report):
     model = KINDS[report.kind].model
     return model.get_or_none(model.id == report.record_id)
+
+
+def record_withdrawn(report: Report) -> bool:
+    model = KINDS[report.kind].model
+    return model.select().where(model.id == report.record_id,
+                                model.withdrawn_at.is_null(False)).exists()
 
 
 def _iso(moment: datetime.datetime) -> str:
@@ -123,7 +135,8 @@ def current_report(kind_key: str, record_id: int, now=None):
     now = now or utcnow()
     return (Report.select()
             .where(Report.kind == kind_key, Report.record_id == record_id,
-                   Report.closed_at.is_null(), Report.expires_at > now)
+                   Report.closed_at.is_null(), Report.withdrawn_at.is_null(),
+                   Report.expires_at > now)
             .first())
 
 
@@ -148,7 +161,7 @@ def issue(account, kind_key: str, record: Record, months, *, config, render, ip:
     """
     if kind_key not in REPORTABLE:
         raise ReportError(_l("这类记录不能生成在线验证报告。"))
-    if record.account_id != account.id:
+    if record.account_id != account.id or record.withdrawn_at is not None:
         raise ReportError(_l("只能为自己的记录生成报告。"))
     months = check_months(months, config)
     now = now or utcnow()
@@ -184,7 +197,8 @@ def extend(report: Report, months, *, config, ip: str = "", now=None) -> Report:
     expires_at = add_months(now.replace(microsecond=0), months)
     # Only if still open: a close at the same moment is not undone.
     if not Report.update(expires_at=expires_at, reminded_at=None).where(
-            Report.id == report.id, Report.closed_at.is_null()).execute():
+            Report.id == report.id, Report.closed_at.is_null(),
+            Report.withdrawn_at.is_null()).execute():
         raise ReportError(_l("只能延长仍然有效的报告；已过期或已关闭的报告请重新申请。"))
     report.expires_at, report.reminded_at = expires_at, None
     audit.log("report.extended", account=report.account, ip=ip, detail=str(report.id))
@@ -259,8 +273,10 @@ def for_account(account):
 def due_for_reminder(now=None):
     now = now or utcnow()
     soon = now + datetime.timedelta(days=REMIND_DAYS)
-    return list(Report.select().where(Report.closed_at.is_null(), Report.expires_at > now,
-                                      Report.expires_at <= soon, Report.reminded_at.is_null()))
+    due = Report.select().where(Report.closed_at.is_null(), Report.withdrawn_at.is_null(),
+                                Report.expires_at > now, Report.expires_at <= soon,
+                                Report.reminded_at.is_null())
+    return [report for report in due if not record_withdrawn(report)]
 
 
 def send_reminders(*, postman, now=None) -> int:

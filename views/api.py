@@ -3,7 +3,8 @@
     GET /api/v1/reports/<code>
     200 {"status": "valid", ...the report...}
     404 {"status": "unknown"}
-    410 {"status": "expired"} or {"status": "closed"}
+    410 {"status": "expired"}, {"status": "closed"} (by its owner)
+        or {"status": "withdrawn"} (by the school)
     400 {"status": "malformed"}
 """
 from flask import Blueprint, jsonify
@@ -15,6 +16,7 @@ from views import client_ip, limit_shared
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 STATUS = {reports.VALID: 200, reports.EXPIRED: 410, reports.CLOSED: 410,
+          reports.WITHDRAWN: 410,
           reports.UNKNOWN: 404, reports.MALFORMED: 400}
 
 

@@ -34,7 +34,7 @@ def index():
 def detail(kind_key, record_id):
     kind = record_kind(kind_key)
     record = get_object_or_404(kind.model, kind.model.id == record_id,
-                               kind.model.account == current_user.id)
+                               records.visible_to(kind, current_user.id))
     rows = []
     for column in kind.columns:
         value = records.display_value(record, column)
@@ -50,7 +50,7 @@ def detail(kind_key, record_id):
 def photo(kind_key, record_id):
     kind = record_kind(kind_key)
     record = get_object_or_404(kind.model, kind.model.id == record_id,
-                               kind.model.account == current_user.id)
+                               records.visible_to(kind, current_user.id))
     return send_private_file(current_app.config["UPLOAD_DIR"], getattr(record, "photo", None),
                              max_age=3600)
 
@@ -61,7 +61,7 @@ def photo(kind_key, record_id):
 def correct(kind_key, record_id):
     kind = record_kind(kind_key)
     record = get_object_or_404(kind.model, kind.model.id == record_id,
-                               kind.model.account == current_user.id)
+                               records.visible_to(kind, current_user.id))
     # A link may name the field to correct (?field=major).
     form = CorrectionForm(field=request.args.get("field"))
     pending = correction_service.pending_fields(kind, record)

@@ -1,18 +1,22 @@
 """学籍管理 for the 学籍管理员 (and the 管理员): correction requests, appeals,
-imports — every page that changes records or decides for a student.
+imports, one record by hand (create, edit, 撤销 / 恢复, bind / unbind) — every
+page that changes records or decides for a student.
 """
 import io
+import json
 
 from flask import Blueprint, abort, current_app, flash, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from playhouse.flask_utils import get_object_or_404
 
-from forms import AdminDecisionForm, AdminImportForm, ImportBatchForm
+from forms import (AdminDecisionForm, AdminImportForm, ImportBatchForm, RecordAssignForm,
+                   RecordRestoreForm, RecordUnbindForm, RecordWithdrawForm, record_form)
 from models import Account, Appeal, CorrectionRequest
 from services import appeals as appeal_service
 from services import corrections as correction_service
-from services import importer
+from services import importer, keeping
 from services.columns import KINDS
 from services.records import summary
 from views import (client_ip, form_error, label_for, leave_to, limit_posts, postman,
@@ -221,3 +225,183 @@ def _batch_page(batch, preview, *, form=None, problem=None, status=200):
     return render_component("admin/import_batch.html", "admin/_import_batch.html", batch=batch,
                             preview=preview, confirm=form, problem=problem, kind=KINDS[batch.kind], kinds=KINDS,
                             status=status)
+
+
+# --- 记录: create, edit, 撤销 / 恢复, bind / unbind by hand ------------------------
+
+def _record(kind_key, record_id):
+    kind = record_kind(kind_key)
+    return kind, get_object_or_404(kind.model, kind.model.id == record_id)
+
+
+def _record_form(kind, current, **options):
+    labels = {column.attr: label_for(column) for column in kind.columns}
+    photo_label = None
+    if kind.photo_label:
+        photo_label = kind.photo_english if str(get_locale()) == "en" else kind.photo_label
+    return record_form(kind, labels, photo_label, current, **options)
+
+
+def _problems_beside(form, error):
+    """Each problem of a RecordInvalid beside its field (or the form's first)."""
+    for name, message in getattr(error, "problems", [(error.field, str(error))]):
+        field = form._fields.get(name) if name else None
+        field = field or next(field for key, field in form._fields.items()
+                              if key not in ("csrf_token", "original"))
+        field.errors = [*field.errors, str(message)]
+
+
+def _upload(form):
+    photo = getattr(form, "photo", None)
+    return photo.data.read() if photo is not None and photo.data else None
+
+
+ACTION_FORMS = {"withdraw": RecordWithdrawForm, "restore": RecordRestoreForm,
+                "bind": RecordAssignForm, "unbind": RecordUnbindForm}
+
+
+def record_action_forms(**posted):
+    """The forms of the actions partial (templates/admin/_record_actions.html), fresh
+    unless one is given (with its errors) in `posted`."""
+    return {name: posted.get(name) or form(formdata=None) for name, form in ACTION_FORMS.items()}
+
+
+@bp.app_context_processor
+def _record_actions_context():
+    return {"record_action_forms": record_action_forms}
+
+
+def _state(kind, record):
+    account = Account.get_or_none(Account.id == record.account_id) if record.account_id else None
+    return {"bound_account": account}
+
+
+@bp.get("/records/new")
+def records_new():
+    return render_component("admin/records_new.html", "admin/_records_new.html", kinds=KINDS)
+
+
+@bp.route("/records/<kind_key>/new", methods=["GET", "POST"])
+@upload_limit("RECORD_PHOTO_MAX_BYTES")
+@limit_posts("RATELIMIT_FORM")
+def record_new(kind_key):
+    kind = record_kind(kind_key)
+    form = _record_form(kind, {})
+    if form.validate_on_submit():
+        try:
+            record = keeping.create(kind, form.values(), photo=_upload(form),
+                                    actor=current_user.username, ip=client_ip(),
+                                    upload_dir=current_app.config["UPLOAD_DIR"],
+                                    max_photo_bytes=current_app.config["RECORD_PHOTO_MAX_BYTES"])
+        except keeping.KeepingError as error:
+            _problems_beside(form, error)
+        else:
+            flash(_("已新建%(kind)s记录 #%(id)s。", kind=label_for(kind), id=record.id), "info")
+            return leave_to(url_for(".record_edit", kind_key=kind.key, record_id=record.id))
+    return render_component("admin/record_form.html", "admin/_record_form.html", kind=kind,
+                            record=None, form=form,
+                            status=422 if form.is_submitted() else 200)
+
+
+@bp.route("/records/<kind_key>/<int:record_id>/edit", methods=["GET", "POST"])
+@upload_limit("RECORD_PHOTO_MAX_BYTES")
+@limit_posts("RATELIMIT_FORM")
+def record_edit(kind_key, record_id):
+    kind, record = _record(kind_key, record_id)
+    current = keeping.form_values(kind, record)
+    form = _record_form(kind, current, data={**current, "original": json.dumps(current, ensure_ascii=False)})
+    if form.validate_on_submit():
+        try:
+            original = json.loads(form.original.data or "null")
+        except ValueError:
+            original = None
+        try:
+            changed = keeping.update(
+                kind, record, form.values(), original=original if isinstance(original, dict) else None,
+                photo=_upload(form), actor=current_user.username, ip=client_ip(), postman=postman(),
+                upload_dir=current_app.config["UPLOAD_DIR"],
+                max_photo_bytes=current_app.config["RECORD_PHOTO_MAX_BYTES"])
+        except keeping.KeepingError as error:
+            _problems_beside(form, error)
+        else:
+            flash(_("已保存 %(n)s 项改动。", n=len(changed)) if changed else _("没有改动，未保存。"),
+                  "info")
+            return leave_to(url_for(".record_edit", kind_key=kind.key, record_id=record.id))
+    return render_component("admin/record_form.html", "admin/_record_form.html", kind=kind,
+                            record=record, form=form, **_state(kind, record),
+                            status=422 if form.is_submitted() else 200)
+
+
+@bp.get("/records/<kind_key>/<int:record_id>/photo")
+def record_photo(kind_key, record_id):
+    _kind, record = _record(kind_key, record_id)
+    return send_private_file(current_app.config["UPLOAD_DIR"], getattr(record, "photo", None))
+
+
+def _record_action(kind_key, record_id, name, run, done):
+    """One action of the partial: on success back to the record's edit page; a bad
+    form answers 422 with the message beside its field (htmx: the partial alone)."""
+    kind, record = _record(kind_key, record_id)
+    form = ACTION_FORMS[name]()
+    if form.validate_on_submit():
+        try:
+            run(kind, record, form)
+        except keeping.KeepingError as error:
+            field = form._fields.get(f"{name}_{error.field}") if error.field else None
+            field = field or next((f for key, f in form._fields.items() if key != "csrf_token"), None)
+            if field is None:
+                flash(str(error), "error")
+            else:
+                field.errors = [*field.errors, str(error)]
+        else:
+            flash(done(kind), "info")
+            return leave_to(url_for(".record_edit", kind_key=kind.key, record_id=record.id))
+    current = keeping.form_values(kind, record)
+    return render_component(
+        "admin/record_form.html", "admin/_record_actions.html", status=422, kind=kind,
+        record=record, action_forms=record_action_forms(**{name: form}),
+        form=_record_form(kind, current, formdata=None,
+                          data={**current, "original": json.dumps(current, ensure_ascii=False)}),
+        **_state(kind, record))
+
+
+@bp.post("/records/<kind_key>/<int:record_id>/withdraw")
+@limit_posts("RATELIMIT_FORM")
+def record_withdraw(kind_key, record_id):
+    return _record_action(
+        kind_key, record_id, "withdraw",
+        lambda kind, record, form: keeping.withdraw(
+            kind, record, form.withdraw_reason.data, actor=current_user.username, ip=client_ip(),
+            postman=postman()),
+        lambda kind: _("已撤销这条%(kind)s记录。", kind=label_for(kind)))
+
+
+@bp.post("/records/<kind_key>/<int:record_id>/restore")
+@limit_posts("RATELIMIT_FORM")
+def record_restore(kind_key, record_id):
+    return _record_action(
+        kind_key, record_id, "restore",
+        lambda kind, record, form: keeping.restore(kind, record, actor=current_user.username,
+                                                   ip=client_ip(), postman=postman()),
+        lambda kind: _("已恢复这条%(kind)s记录。", kind=label_for(kind)))
+
+
+@bp.post("/records/<kind_key>/<int:record_id>/bind")
+@limit_posts("RATELIMIT_FORM")
+def record_bind(kind_key, record_id):
+    return _record_action(
+        kind_key, record_id, "bind",
+        lambda kind, record, form: keeping.bind(
+            kind, record, form.bind_username.data, form.bind_reason.data,
+            actor=current_user.username, ip=client_ip()),
+        lambda kind: _("已绑定到学生账号。"))
+
+
+@bp.post("/records/<kind_key>/<int:record_id>/unbind")
+@limit_posts("RATELIMIT_FORM")
+def record_unbind(kind_key, record_id):
+    return _record_action(
+        kind_key, record_id, "unbind",
+        lambda kind, record, form: keeping.unbind(
+            kind, record, form.unbind_reason.data, actor=current_user.username, ip=client_ip()),
+        lambda kind: _("已解除绑定。"))

@@ -8,7 +8,7 @@ from playhouse.flask_utils import get_object_or_404
 from forms import ReportExtendForm, ReportIssueForm
 from models import Report
 from services import pdf as pdf_service
-from services import reports
+from services import records, reports
 from services.records import KINDS
 from views import (client_ip, form_error, leave_to, limit_posts, record_kind, render_component,
                    school_keys, send_private_file, settings)
@@ -49,7 +49,7 @@ def index():
 def new(kind_key, record_id):
     kind = record_kind(kind_key, among=reports.REPORTABLE)
     record = get_object_or_404(kind.model, kind.model.id == record_id,
-                               kind.model.account == current_user.id)
+                               records.visible_to(kind, current_user.id))
     form = ReportIssueForm()
     form.months.choices = _month_choices()
     existing = reports.current_report(kind_key, record.id)

@@ -1,7 +1,8 @@
 """在线验证: the public page where a verifier checks a report by its code or its PDF.
 
-A verifier sees one of five outcomes and nothing else: the report (valid),
-expired, closed by its owner, no such code, or not a valid code format.
+A verifier sees one of six outcomes and nothing else: the report (valid),
+expired, closed by its owner, withdrawn by the school, no such code, or not a
+valid code format.
 """
 from flask import Blueprint, Response, abort, current_app
 from flask_babel import lazy_gettext as _l
@@ -25,6 +26,7 @@ PDF_PROBLEMS = {
 }
 
 STATUS = {reports.VALID: 200, reports.EXPIRED: 410, reports.CLOSED: 410,
+          reports.WITHDRAWN: 410,
           reports.UNKNOWN: 404, reports.MALFORMED: 422}
 
 
