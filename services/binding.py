@@ -144,9 +144,11 @@ def auto_bind(account: Account, *, since_year: int, mode: str = AUTO, postman=No
     bound. Under "approval" an account not yet approved gets a pending request
     instead (unless its last one was declined: then the student asks again)."""
     mode = mode_of(mode)
+    if not waiting(account, since_year):
+        return []   # most logins: nothing to write, no write lock
     bound = []
-    with db.atomic():
-        found = waiting(account, since_year)
+    with write_transaction():
+        found = waiting(account, since_year)   # again, under the write lock
         if not found:
             return []
         if mode != AUTO and not confirmed(account):
