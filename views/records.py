@@ -30,9 +30,9 @@ def index():
 
 
 def _index(fragment="records/_sections.html", status=200, **forms):
-    # After a refused POST, htmx gets the hold component alone; a plain form post
-    # the whole page, both with the form's messages.
-    """The archive, with what waits for more than name + ID number (BIND_MODE)."""
+    """The archive, with what waits for more than name + ID number (BIND_MODE).
+    After a refused POST htmx gets the hold component alone, a plain form post the
+    whole page, both with the form's messages."""
     sections = [(kind, records.records_of(current_user.id, kind)) for kind in KINDS.values()]
     hold = binding.hold_of(current_user, since_year=settings()["ELIGIBLE_SINCE_YEAR"],
                            mode=settings()["BIND_MODE"])

@@ -206,6 +206,7 @@ def test_approve_binds_audits_and_tells(registrar, pending, outbox, client):
     again = registrar.post(f"/admin/bindings/{pending.id}", data={"decision": "approve"})
     assert again.status_code == 422   # decided already: the page shows it, without the form
     assert "已通过" in text(again) and ">决定</legend>" not in text(again)
+    assert "这条绑定申请已经处理过了" in text(again)
 
 
 def test_approve_with_htmx_redirects_the_whole_page(registrar, pending):
