@@ -16,6 +16,10 @@ DEFAULTS = dict(
         {"name": "示范师范专科学校", "from": 1958, "until": 1984},
     ],
     BIND_ATTEMPTS_PER_DAY=10,
+    # What binds records to an account besides name + ID number (services.binding):
+    # "auto" nothing more (as CHSI), "number" a 学号 or 证书编号 typed once,
+    # "approval" the registrar approves on /admin/bindings.
+    BIND_MODE="auto",
     # Validity of a verification report, in months: 1 to this (the school may allow up to 12).
     REPORT_MAX_MONTHS=6,
     RATELIMIT_VERIFY="30 per minute",

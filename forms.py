@@ -220,6 +220,18 @@ class RecordBindForm(PortalForm):
         field.data = text
 
 
+class NumberCheckForm(PortalForm):
+    """验证学号或证书编号 (BIND_MODE "number"): one number of the student's own records."""
+    number = StringField(_l("学号或证书编号"),
+                         description=_l("填写你的任意一条记录上的学号、学历证书编号或学位证书编号。"),
+                         validators=[DataRequired(_l("请填写学号或证书编号。")),
+                                     Length(max=64, message=_l("最多 64 个字。"))])
+
+
+class ConfirmationRequestForm(PortalForm):
+    """Ask the registrar to confirm the waiting records (BIND_MODE "approval")."""
+
+
 class CorrectionForm(PortalForm):
     # Choices are the record's fields without a pending request, set by the view.
     field = SelectField(_l("有误的项目"), invalid_choice_message=_l("请选择有误的项目。"))

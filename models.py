@@ -226,8 +226,13 @@ class Record(BaseModel):
     names of the import files and the pages.
     """
 
+    # How a record was bound (bound_by): by name + ID number, by certificate number
+    # (手动绑定), after a 学号 or 证书编号 check, on the registrar's approval, or by
+    # the registrar directly.
     AUTO = "auto"
     CERTIFICATE = "certificate"
+    NUMBER = "number"
+    APPROVAL = "approval"
     REGISTRAR = "registrar"
 
     name = CharField(max_length=64)
@@ -358,6 +363,33 @@ class BindAttempt(BaseModel):
     ip = CharField(max_length=64, default="")
 
 
+class BindRequest(BaseModel):
+    """绑定确认: records match an account by name and ID number, but the school asks
+    for more before they bind (services.binding, setting BIND_MODE).
+
+    Pending: held for the registrar ("approval"). Approved: the registrar agreed, or
+    the student typed a 学号 or 证书编号 of one of the records ("number", which
+    writes an approved row at once); from then on the account's matching records
+    bind automatically again. Rejected: declined with a reason the student sees.
+    """
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    account = ForeignKeyField(Account, backref="bind_requests", on_delete="CASCADE")
+    status = CharField(max_length=16, default=PENDING)
+    # How it was settled: "approval" (the registrar) or "number" (the student's check).
+    settled_by = CharField(max_length=16, null=True)
+    created_at = DateTimeField(default=utcnow)
+    decided_at = DateTimeField(null=True)
+    decided_by = CharField(max_length=254, null=True)
+    reason = TextField(null=True)
+    # The account's id while pending, empty afterwards: a unique index allows one
+    # pending request per account (the database decides races).
+    pending_key = CharField(max_length=32, null=True, unique=True)
+
+
 RECORD_MODELS = [Enrollment, Diploma, Degree, Admission, Aid]
 
 
@@ -473,5 +505,5 @@ class ImportBatch(BaseModel):
 
 
 ALL_MODELS = [Account, LoginEvent, LoginSession, LoginThrottle, OneTimeCode, Challenge, Appeal,
-              AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, Report, Verification,
-              StaffTotp, StaffRecoveryCode, Setting, ImportBatch]
+              AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, BindRequest, Report,
+              Verification, StaffTotp, StaffRecoveryCode, Setting, ImportBatch]

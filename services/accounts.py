@@ -279,10 +279,33 @@ def end_login_session(account: Account) -> None:
 
 # --- self-service changes (the account page) --------------------------------
 
-def notify(account: Account, template_name: str, *, postman, **context) -> None:
-    """An SMS to the account's bound phone about something done to the account."""
-    if account.phone:
-        postman.send(template_name, channel="sms", to=account.phone, **context)
+def email_of(account: Account) -> str | None:
+    """The account's e-mail address: a student's username is one (checked at
+    registration, not proven unless the code went there); staff names may not be."""
+    try:
+        return identity.normalize_email(account.username or "")
+    except identity.IdentityError:
+        return None
+
+
+def notify(account: Account, template_name: str, *, postman, email: bool = False,
+           **context) -> None:
+    """An SMS to the account's bound phone about something done to the account;
+    with `email`, the same text to the username's address too. Both are tried;
+    the first failure is raised afterwards."""
+    failure = None
+    destinations = [("sms", account.phone)]
+    if email:
+        destinations.append(("email", email_of(account)))
+    for channel, to in destinations:
+        if not to:
+            continue
+        try:
+            postman.send(template_name, channel=channel, to=to, **context)
+        except MessagingError as error:
+            failure = failure or error
+    if failure:
+        raise failure
 
 
 def require_password(account: Account, password: str) -> None:

@@ -28,6 +28,8 @@ DEFINITIONS: dict[str, Definition] = {d.key: d for d in (
     Definition("SCHOOL_CONTACT", _l("联系方式")),
     Definition("ELIGIBLE_SINCE_YEAR", _l("可查询的最早毕业年份")),
     Definition("REPORT_MAX_MONTHS", _l("报告最长有效期（月）")),
+    # "auto", "number" or "approval" (services.binding.MODES).
+    Definition("BIND_MODE", _l("记录绑定方式")),
 )}
 
 

@@ -38,7 +38,8 @@ def login():
 
 
 def _signed_in(account, remember: bool):
-    binding.auto_bind(account, since_year=settings()["ELIGIBLE_SINCE_YEAR"])
+    binding.auto_bind(account, since_year=settings()["ELIGIBLE_SINCE_YEAR"],
+                      mode=settings()["BIND_MODE"], postman=postman(), ip=client_ip())
     next_url = safe_local_path(request.args.get("next"), url_for(
         "admin.index" if account.is_staff else "records.index"))
     if staff.needs_second_factor(account):

@@ -7,12 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
 
-from forms import CorrectionForm, RecordBindForm
+from forms import ConfirmationRequestForm, CorrectionForm, NumberCheckForm, RecordBindForm
 from models import CorrectionRequest
 from services import binding, identity, records
 from services import corrections as correction_service
 from services.columns import KINDS
-from views import (client_ip, form_error, label_for, leave_to, limit_posts, record_kind,
+from views import (client_ip, form_error, label_for, leave_to, limit_posts, postman, record_kind,
                    render_component, send_private_file, settings, upload_limit)
 
 bp = Blueprint("records", __name__, url_prefix="/records")
@@ -26,8 +26,55 @@ def _signed_in():
 
 @bp.get("/", strict_slashes=False)
 def index():
+    return _index()
+
+
+def _index(fragment="records/_sections.html", status=200, **forms):
+    """The archive, with what waits for more than name + ID number (BIND_MODE).
+    After a refused POST htmx gets the hold component alone, a plain form post the
+    whole page, both with the form's messages."""
     sections = [(kind, records.records_of(current_user.id, kind)) for kind in KINDS.values()]
-    return render_component("records/index.html", "records/_sections.html", sections=sections)
+    hold = binding.hold_of(current_user, since_year=settings()["ELIGIBLE_SINCE_YEAR"],
+                           mode=settings()["BIND_MODE"])
+    forms.setdefault("number_form", NumberCheckForm(formdata=None))
+    forms.setdefault("request_form", ConfirmationRequestForm(formdata=None))
+    return render_component("records/index.html", fragment, status=status, sections=sections,
+                            hold=hold, standalone=fragment == "records/_hold.html", **forms)
+
+
+@bp.post("/number-check")
+@limit_posts("RATELIMIT_CHECK_CODE")
+def number_check():
+    """验证学号或证书编号: binds every record waiting for the student (BIND_MODE "number")."""
+    form = NumberCheckForm()
+    if form.validate_on_submit():
+        try:
+            bound = binding.check_number(
+                current_user, form.number.data, since_year=settings()["ELIGIBLE_SINCE_YEAR"],
+                mode=settings()["BIND_MODE"], config={**current_app.config, **settings()},
+                postman=postman(), ip=client_ip())
+        except binding.BindingError as error:
+            form_error(form, error, "number")
+        else:
+            flash(_("验证通过，%(count)s 条记录已加入你的档案。", count=len(bound)), "info")
+            return leave_to(url_for(".index"))
+    return _index("records/_hold.html", 422, number_form=form)
+
+
+@bp.post("/confirmation")
+@limit_posts("RATELIMIT_FORM")
+def confirmation_request():
+    """Ask the registrar again to confirm the waiting records (BIND_MODE "approval")."""
+    form = ConfirmationRequestForm()
+    if form.validate_on_submit():
+        try:
+            binding.ask_again(current_user, since_year=settings()["ELIGIBLE_SINCE_YEAR"],
+                              mode=settings()["BIND_MODE"], ip=client_ip())
+        except binding.BindingError as error:
+            return _index("records/_hold.html", 422, request_form=form, request_error=str(error))
+        flash(_("已提交，请等待学籍管理部门确认。"), "info")
+        return leave_to(url_for(".index"))
+    return _index("records/_hold.html", 422, request_form=form)
 
 
 @bp.get("/<kind_key>/<int:record_id>")
@@ -110,7 +157,8 @@ def bind():
         try:
             record = binding.bind_by_certificate(
                 current_user, form.kind.data, form.certificate_number.data, int(form.year.data),
-                form.school.data, config={**current_app.config, **settings()}, ip=client_ip())
+                form.school.data, config={**current_app.config, **settings()}, ip=client_ip(),
+                postman=postman())
         except binding.BindingError as error:
             form_error(form, error, "certificate_number")
         else:

@@ -10,7 +10,7 @@ from forms import (AppealForm, AppealStatusForm, CodeCheckForm, CodeSendForm, Re
 from services import appeals, binding, challenges, registration
 from services.errors import ServiceError
 from views import (advance, client_ip, form_error, is_htmx, leave_to, limit_posts, log_in,
-                   render_component, settings, upload_limit)
+                   postman, render_component, settings, upload_limit)
 from views.codes import CodeSteps, add_code_views
 
 bp = Blueprint("register", __name__, url_prefix="/register")
@@ -158,7 +158,8 @@ def confirm(draft):
             form_error(identity_form, error, "id_number")
             return _render("identity", draft, identity_form, 422,
                            id_taken=error.field == "id_number")
-        binding.auto_bind(account, since_year=settings()["ELIGIBLE_SINCE_YEAR"])
+        binding.auto_bind(account, since_year=settings()["ELIGIBLE_SINCE_YEAR"],
+                          mode=settings()["BIND_MODE"], postman=postman(), ip=client_ip())
         log_in(account)
         return leave_to(url_for(".done"))
     return _render("confirm", draft, form, 422)

@@ -13,14 +13,17 @@ from playhouse.flask_utils import get_object_or_404
 
 from forms import (AdminDecisionForm, AdminImportForm, ImportBatchForm, RecordAssignForm,
                    RecordRestoreForm, RecordUnbindForm, RecordWithdrawForm, record_form)
-from models import Account, Appeal, CorrectionRequest
+from models import Account, Appeal, BindRequest, CorrectionRequest
 from services import appeals as appeal_service
+from services import binding as binding_service
+from services import identity
 from services import corrections as correction_service
 from services import importer, keeping
 from services.columns import KINDS
-from services.records import summary
+from services.records import kind_of, summary
 from views import (client_ip, form_error, label_for, leave_to, limit_posts, postman,
-                   record_kind, render_component, send_private_file, staff, upload_limit)
+                   record_kind, render_component, send_private_file, settings, staff,
+                   upload_limit)
 
 bp = Blueprint("registry", __name__, url_prefix="/admin")
 staff.restrict(bp, Account.KEEPER_ROLES)
@@ -108,6 +111,51 @@ def appeal(appeal_id):
 def appeal_photo(appeal_id):
     item = get_object_or_404(Appeal, Appeal.id == appeal_id)
     return send_private_file(current_app.config["UPLOAD_DIR"], item.photo_path)
+
+
+# --- 绑定确认 (BIND_MODE "approval") ----------------------------------------------
+
+@bp.get("/bindings")
+def bindings():
+    status = request.args.get("status", BindRequest.PENDING)
+    if status not in (BindRequest.PENDING, BindRequest.APPROVED, BindRequest.REJECTED):
+        status = BindRequest.PENDING
+    items = list(BindRequest.select(BindRequest, Account).join(Account)
+                 .where(BindRequest.status == status)
+                 .order_by(BindRequest.created_at, BindRequest.id).limit(500))
+    return render_component("admin/bindings.html", "admin/_bindings.html", items=items,
+                            filter_status=status)
+
+
+@bp.route("/bindings/<int:request_id>", methods=["GET", "POST"])
+@limit_posts("RATELIMIT_FORM")
+def binding(request_id):
+    item = get_object_or_404(BindRequest.select(BindRequest, Account).join(Account),
+                             BindRequest.id == request_id)
+    since_year = settings()["ELIGIBLE_SINCE_YEAR"]
+    form = AdminDecisionForm()
+    if form.validate_on_submit():
+        try:
+            bound = binding_service.decide(item, form.decision.data == "approve", form.reply.data,
+                                           actor=current_user.username, since_year=since_year,
+                                           postman=postman(), ip=client_ip())
+        except binding_service.BindingError as error:
+            form_error(form, error, "reply")
+        else:
+            if form.decision.data == "approve":
+                flash(_("已确认绑定申请 #%(id)s，绑定了 %(count)s 条记录。", id=item.id,
+                        count=len(bound)), "info")
+            else:
+                flash(_("已退回绑定申请 #%(id)s。", id=item.id), "info")
+            return leave_to(url_for(".bindings"))
+    listed = [(label_for(kind_of(record)), summary(record))
+              for record in binding_service.requested_records(item, since_year=since_year)]
+    account = item.account
+    return render_component("admin/binding.html", "admin/_binding.html", item=item,
+                            records=listed, form=form,
+                            id_masked=identity.mask_id(account.id_number or ""),
+                            phone_masked=identity.mask_phone(account.phone or ""),
+                            status=422 if form.is_submitted() else 200)
 
 
 # --- 导入 -------------------------------------------------------------------------
