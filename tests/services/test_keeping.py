@@ -129,7 +129,7 @@ def test_withdrawn_records_do_not_bind(app, make_record, make_account, db):
     account = make_account()   # same ID and name: would bind automatically
     assert Enrollment.get_by_id(record.id).account_id is None
     keeping.restore(KINDS["enrollment"], record, actor="desk")
-    assert binding.auto_bind(account, since_year=1991) == 1
+    assert [bound.id for bound in binding.auto_bind(account, since_year=1991)] == [record.id]
 
 
 def test_withdrawn_diplomas_do_not_bind_by_certificate(app, make_record, make_account, db):
