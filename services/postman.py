@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import jinja2
 
@@ -36,21 +36,28 @@ _OVERRIDE_KEY = {"email": "EMAIL_BACKEND", "sms": "SMS_BACKEND"}
 class Postman:
     """Composes messages from templates and hands them to the backend of their channel."""
 
-    def __init__(self, backends: Mapping, school_name: str, template_dir=TEMPLATE_DIR):
+    def __init__(self, backends: Mapping, school_name: str, template_dir=TEMPLATE_DIR,
+                 names: Callable[[], Mapping] | None = None):
         self.backends = dict(backends)
         self.school_name = school_name
+        # The school's settings as they are now (SCHOOL_NAME, MESSAGE_SIGNATURE),
+        # asked for each message, so a change in the portal applies to the next one.
+        self.names = names
         self._templates = jinja2.Environment(  # nosec B701 # plain-text SMS and e-mail, never HTML
             loader=jinja2.FileSystemLoader(template_dir), autoescape=False,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
     @classmethod
-    def from_config(cls, config: Mapping) -> Postman:
-        return cls(backends_from(config), config["SCHOOL_NAME"])
+    def from_config(cls, config: Mapping, names: Callable[[], Mapping] | None = None) -> Postman:
+        return cls(backends_from(config), config["SCHOOL_NAME"], names=names)
 
     def compose(self, template_name: str, *, channel: str, to: str, **context) -> Message:
         """The message ``template_name`` says with ``context``; a missing variable raises."""
         template = self._templates.get_template(template_name)
-        text = template.render(context, school_name=self.school_name)
+        names = self.names() if self.names else {}
+        school_name = names.get("SCHOOL_NAME") or self.school_name
+        signature = names.get("MESSAGE_SIGNATURE") or school_name
+        text = template.render(context, school_name=school_name, signature=signature)
         # The layout (base.txt) puts the subject on the first line.
         subject, _, body = text.partition("\n")
         return Message(channel=channel, to=to, subject=subject.strip(), body=body.strip())

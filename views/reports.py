@@ -11,7 +11,7 @@ from services import pdf as pdf_service
 from services import reports
 from services.records import KINDS
 from views import (client_ip, form_error, leave_to, limit_posts, record_kind, render_component,
-                   school_keys, send_private_file, settings)
+                   report_look, school_keys, send_private_file, settings)
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -34,7 +34,7 @@ def _extend_form(**options):
 
 
 def _render_pdf(snapshot):
-    return pdf_service.render_report(snapshot, school_keys())
+    return pdf_service.render_report(snapshot, school_keys(), report_look())
 
 
 @bp.get("/", strict_slashes=False)
