@@ -15,9 +15,11 @@ Choosing backends
 """
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Callable, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 
@@ -46,6 +48,7 @@ class Postman:
         self._templates = jinja2.Environment(  # nosec B701 # plain-text SMS and e-mail, never HTML
             loader=jinja2.FileSystemLoader(template_dir), autoescape=False,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self._templates.filters["in_zone"] = _in_zone
 
     @classmethod
     def from_config(cls, config: Mapping, names: Callable[[], Mapping] | None = None) -> Postman:
@@ -57,7 +60,8 @@ class Postman:
         names = self.names() if self.names else {}
         school_name = names.get("SCHOOL_NAME") or self.school_name
         signature = names.get("MESSAGE_SIGNATURE") or school_name
-        text = template.render(context, school_name=school_name, signature=signature)
+        text = template.render(context, school_name=school_name, signature=signature,
+                               timezone=names.get("TIMEZONE") or DEFAULT_TIMEZONE)
         # The layout (base.txt) puts the subject on the first line.
         subject, _, body = text.partition("\n")
         return Message(channel=channel, to=to, subject=subject.strip(), body=body.strip())
@@ -71,6 +75,20 @@ class Postman:
                 + ", ".join(repr(c) for c in CHANNELS)
             )
         self.backends[channel].send(self.compose(template_name, channel=channel, to=to, **context))
+
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def _in_zone(moment: datetime.datetime, zone: str) -> datetime.datetime:
+    """A stored time (naive UTC) as the school reads it, in its time zone."""
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo(DEFAULT_TIMEZONE)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone(tz)
 
 
 def backends_from(config: Mapping) -> dict:

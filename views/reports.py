@@ -1,5 +1,6 @@
 """我的报告: online verification reports, issued and managed by their owner."""
 from flask import Blueprint, current_app, flash, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -108,7 +109,7 @@ def extend(report_id):
         except reports.ReportError as error:
             form_error(form, error, "months")
         else:
-            flash(_("有效期已延长至 %(date)s。", date=report.expires_at.strftime("%Y-%m-%d")), "info")
+            flash(_("有效期已延长至 %(date)s。", date=format_datetime(report.expires_at, "yyyy-MM-dd")), "info")
             return leave_to(url_for(".detail", report_id=report.id))
     return _render_detail(report, form, status=422)
 

@@ -215,3 +215,16 @@ def test_bad_logos_are_refused_beside_the_field(admin, data, name, words):
     error = page.split('id="logo-error">', 1)[1].split("</p>", 1)[0]
     assert words in error, error
     assert SchoolLogo.select().count() == 0 and Setting.select().count() == 0
+
+
+def test_a_date_in_a_message_is_in_the_school_time_zone(app, admin, outbox):
+    def send():
+        with app.app_context():
+            app.extensions["postman"].send(
+                "report_expiring.txt", channel="sms", to="13800138000", title="学历证书",
+                code="ABCD", expires_at=datetime.datetime(2027, 2, 28, 20, 0))
+        return outbox.last()["body"]
+
+    assert "将于 2027-03-01 到期" in send()  # 04:00 on 1 March in Shanghai
+    assert post(admin, form(timezone="Europe/London")).status_code == 303
+    assert "将于 2027-02-28 到期" in send()
