@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
-from flask import Flask, g, request, url_for
+from flask import Flask, g, has_app_context, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext
 from playhouse.db_url import connect
@@ -20,7 +20,8 @@ from services import signing
 from services.postman import Postman
 from services.accounts import browser_family, load_for_session
 from services.records import summary
-from views import apply_upload_limit, is_htmx, must_not_be_stored, register_blueprints, settings
+from views import (CACHED_ENDPOINTS, apply_upload_limit, is_htmx, must_not_be_stored, register_blueprints,
+                   school_logo_url, school_timezone, settings)
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -28,7 +29,7 @@ class _SessionInterface(SecureCookieSessionInterface):
     cookie must not make a phone fetch the CSS and htmx again (bench/slow_3g.py)."""
 
     def save_session(self, app, session, response):
-        if request.endpoint == "static":
+        if request.endpoint in CACHED_ENDPOINTS:
             return
         super().save_session(app, session, response)
 
@@ -54,7 +55,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     crypto.tighten(instance / "keys")
     _init_database(app)
     # Built now, so a wrong messaging setting stops the start, not a student's first code.
-    app.extensions["postman"] = Postman.from_config(app.config)
+    # The school's name and signature are read per message (settings in the database).
+    app.extensions["postman"] = Postman.from_config(
+        app.config, names=lambda: settings() if has_app_context() else app.config)
 
     # Before CSRFProtect's own before_request, which reads the body for its token.
     app.before_request(apply_upload_limit)
@@ -63,7 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("请先登录。")
     login_manager.login_message_category = "info"
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=school_timezone)
     compress.init_app(app)
     limiter.init_app(app)
 
@@ -80,7 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     def _template_globals():
         school = settings()
         return dict(settings=school, school_name=school["SCHOOL_NAME"],
-                    school_name_en=school["SCHOOL_NAME_EN"],
+                    school_name_en=school["SCHOOL_NAME_EN"], school_logo_url=school_logo_url(),
                     current_locale=select_locale(), htmx=is_htmx(), static_url=static_url)
 
     # The stylesheet is small and blocks the first paint: inlined, it saves a

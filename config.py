@@ -9,6 +9,19 @@ DEFAULTS = dict(
     SCHOOL_NAME="示范大学",
     SCHOOL_NAME_EN="Demonstration University",
     SCHOOL_CONTACT="registrar@demo.edu.cn",
+    # The rest of the contact details the help pages show (empty: not shown).
+    SCHOOL_OFFICE="学生处学籍管理科",
+    SCHOOL_PHONE="",
+    SCHOOL_ADDRESS="",
+    SCHOOL_HOURS="",
+    # 学校代码 (five digits, as in the national list of institutions).
+    SCHOOL_CODE="10999",
+    # The logo shown in the header and on report PDFs: set in the portal (settings page).
+    SCHOOL_LOGO=None,
+    # The school's time zone: every date and time shown, on pages and report PDFs.
+    TIMEZONE="Asia/Shanghai",
+    # The 【signature】 that starts every SMS and e-mail; empty: the school's name.
+    MESSAGE_SIGNATURE="",
     # The school's names over the years, current first: old records carry old names.
     SCHOOL_NAMES=[
         {"name": "示范大学", "from": 2003, "until": None},

@@ -4,6 +4,7 @@ Field rules live in services.identity; the forms call them and keep the
 normalised values in `form.clean` for the views.
 """
 import datetime
+import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -424,3 +425,104 @@ class RecordAssignForm(PortalForm):
 
 class RecordUnbindForm(PortalForm):
     unbind_reason = TextAreaField(_l("解除绑定的理由"), description=_l("记入审计日志。最多 500 字。"))
+
+
+# --- 系统设置 (管理员) -------------------------------------------------------------
+
+_PHONE = re.compile(r"^[0-9+\-()（） ]{5,32}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _required_text(label, max_length):
+    def check(form, field):
+        field.data = (field.data or "").strip()
+        if not field.data:
+            raise ValidationError(_l("请填写%(label)s。", label=label))
+        if len(field.data) > max_length:
+            raise ValidationError(_l("最多 %(n)s 个字。", n=max_length))
+    return check
+
+
+def _optional_text(max_length):
+    def check(form, field):
+        field.data = (field.data or "").strip()
+        if len(field.data) > max_length:
+            raise ValidationError(_l("最多 %(n)s 个字。", n=max_length))
+    return check
+
+
+class SettingsForm(PortalForm):
+    """The school's settings (services.settings); the view fills the time zone choices."""
+
+    school_name = StringField(_l("学校名称（中文）"), validators=[_required_text(_l("学校名称"), 64)])
+    school_name_en = StringField(_l("学校英文名称"),
+                                 validators=[_required_text(_l("学校英文名称"), 128)])
+    school_names = TextAreaField(
+        _l("校名沿革"), render_kw={"rows": 4},
+        description=_l("每行一个校名：校名, 起始年份, 结束年份。第一行是现在的校名，不填结束年份。"
+                       "绑定以前的学历证书时，学生可以选这些校名。"))
+    school_code = StringField(_l("学校代码"), description=_l("5 位数字。"))
+    logo = FileField(_l("学校标志"), description=_l("PNG 或 SVG（只含图形，不含脚本和外部链接），不超过 100 KB；"
+                                                "显示在网页顶部和报告 PDF 上。不选文件则保留现在的标志。"))
+    remove_logo = BooleanField(_l("不再显示标志"))
+    school_contact = StringField(_l("联系邮箱"))
+    school_office = StringField(_l("负责部门"), validators=[_optional_text(64)])
+    school_phone = StringField(_l("联系电话"), description=_l("可以不填。例如 010-12345678。"))
+    school_address = StringField(_l("办公地址"), validators=[_optional_text(128)])
+    school_hours = StringField(_l("办公时间"), validators=[_optional_text(128)],
+                               description=_l("例如：工作日 8:30–11:30，14:00–17:00。"))
+    eligible_since_year = StringField(_l("可查询的最早毕业年份"),
+                                      description=_l("更早毕业的学历记录不在本网站提供。"))
+    report_max_months = StringField(_l("报告最长有效期（月）"), description=_l("1 到 12。"))
+    timezone = SelectField(_l("时区"), invalid_choice_message=_l("请从列表中选择时区。"),
+                           description=_l("网页和报告 PDF 上的日期、时间都按这个时区显示。"))
+    message_signature = StringField(
+        _l("短信和邮件签名"),
+        description=_l("每条短信和邮件开头【】里的文字，应与短信服务商备案的签名一致；不填则用学校名称。"))
+
+    def validate_school_code(self, field):
+        field.data = (field.data or "").strip()
+        if not re.fullmatch(r"\d{5}", field.data):
+            raise ValidationError(_l("学校代码是 5 位数字。"))
+
+    def validate_school_contact(self, field):
+        field.data = (field.data or "").strip()
+        if not _EMAIL.match(field.data) or len(field.data) > 254:
+            raise ValidationError(_l("请填写有效的邮箱地址，例如 registrar@example.edu.cn。"))
+
+    def validate_school_phone(self, field):
+        field.data = (field.data or "").strip()
+        if field.data and not _PHONE.match(field.data):
+            raise ValidationError(_l("电话号码只能有数字、空格、+、- 和括号，5 到 32 个字符。"))
+
+    def validate_eligible_since_year(self, field):
+        this_year = datetime.date.today().year
+        text = (field.data or "").strip()
+        if not re.fullmatch(r"\d{4}", text) or not 1949 <= int(text) <= this_year:
+            raise ValidationError(_l("请填写 1949 到 %(year)s 之间的年份。", year=this_year))
+        field.data = text
+
+    def validate_report_max_months(self, field):
+        text = (field.data or "").strip()
+        if not re.fullmatch(r"\d{1,2}", text) or not 1 <= int(text) <= 12:
+            raise ValidationError(_l("请填写 1 到 12 之间的整数。"))
+        field.data = text
+
+    def validate_message_signature(self, field):
+        field.data = (field.data or "").strip()
+        if len(field.data) > 16:
+            raise ValidationError(_l("最多 16 个字。"))
+        if any(char in field.data for char in "【】[]\r\n"):
+            raise ValidationError(_l("不用填写【】，只填写里面的文字。"))
+
+
+class CertificateUploadForm(PortalForm):
+    certificate = FileField(_l("证书（PEM）"), validators=[FileRequired(_l("请选择证书文件。"))],
+                            description=_l("以 -----BEGIN CERTIFICATE----- 开头的 .crt 或 .pem 文件。"))
+    private_key = FileField(_l("私钥（PEM，未加密）"), validators=[FileRequired(_l("请选择私钥文件。"))],
+                            description=_l("与这张证书对应的私钥，以 -----BEGIN PRIVATE KEY----- 开头。"))
+
+
+class CertificateGenerateForm(PortalForm):
+    confirm = BooleanField(_l("我确认：从现在起用新生成的自签名证书签发报告"),
+                           validators=[DataRequired(_l("请先勾选确认。"))])

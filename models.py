@@ -3,7 +3,7 @@ import datetime
 import secrets
 
 from peewee import (
-    BooleanField, CharField, DatabaseProxy, DateField, DateTimeField, DecimalField,
+    BlobField, BooleanField, CharField, DatabaseProxy, DateField, DateTimeField, DecimalField,
     ForeignKeyField, IntegerField, Model, SqliteDatabase, TextField,
 )
 
@@ -441,6 +441,37 @@ class Setting(BaseModel):
     value = TextField()  # JSON
     updated_at = DateTimeField(default=utcnow)
     updated_by = CharField(max_length=254, default="")
+
+
+class SchoolLogo(BaseModel):
+    """An uploaded school logo, kept in the database so every app server has it;
+    the Setting SCHOOL_LOGO names the current one by its SHA-256."""
+
+    sha256 = CharField(max_length=64, unique=True)
+    content_type = CharField(max_length=32)
+    data = BlobField()
+    created_at = DateTimeField(default=utcnow)
+
+
+class SigningCertificate(BaseModel):
+    """A signing certificate the school has used for report PDFs (services.signing).
+
+    The row without `retired_at` is the current one: its private key is stored
+    here encrypted with the data key, so every app server signs with it at once.
+    A retired row keeps its certificate (PDFs signed before still verify) and
+    loses its key. Before the first rotation this table is empty and the pair in
+    the instance folder signs."""
+
+    fingerprint = CharField(max_length=64, unique=True)  # SHA-256 of the DER certificate, hex
+    subject = CharField(max_length=512)
+    serial = CharField(max_length=80)
+    not_before = DateTimeField()
+    not_after = DateTimeField()
+    cert_pem = TextField()
+    private_key = SensitiveField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    created_by = CharField(max_length=254, default="")
+    retired_at = DateTimeField(null=True, index=True)
 
 
 # --- the registrar's second factor (TOTP, RFC 6238) ---------------------------

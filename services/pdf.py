@@ -4,12 +4,14 @@ The PDF is PDF/A-3b with the snapshot attached as `report.json`, and carries a
 PAdES signature by the school's key (services.signing), so a verifier can check
 it offline against the school's certificate. No timestamp: there is no TSA.
 """
+import base64
 import datetime
 import io
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import cffi
 import jinja2
@@ -29,8 +31,8 @@ from services.signing import SigningKeys
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "pdf_templates"
 SNAPSHOT_NAME = "report.json"
 SIGNATURE_FIELD = "SchoolSignature"
-# Reports show times as the school's users read them; China has no DST.
-BEIJING = datetime.timezone(datetime.timedelta(hours=8))
+# Reports show times in the school's time zone (the TIMEZONE setting).
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 NOT_PDF = "不是 PDF 文件"
 UNSIGNED = "没有数字签名"
@@ -47,7 +49,8 @@ def _templates() -> jinja2.Environment:
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
                                  autoescape=True, undefined=jinja2.StrictUndefined)
         env.filters["grouped"] = _grouped
-        env.filters["beijing_time"] = _beijing_time
+        env.filters["local_time"] = _local_time
+        env.filters["utc_offset"] = _utc_offset
         _environment = env
     return _environment
 
@@ -56,9 +59,26 @@ def _grouped(code: str) -> str:
     return " ".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
-def _beijing_time(iso: str) -> str:
+def _local(iso: str, zone: str) -> datetime.datetime:
     moment = datetime.datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo(DEFAULT_TIMEZONE)
+    return moment.astimezone(tz)
+
+
+def _local_time(iso: str, zone: str) -> str:
+    return _local(iso, zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _utc_offset(iso: str, zone: str) -> str:
+    """`UTC+8`, `UTC-3:30`, `UTC` for the offset of `zone` at that moment."""
+    minutes = int(_local(iso, zone).utcoffset().total_seconds() // 60)
+    if not minutes:
+        return "UTC"
+    sign, minutes = ("+" if minutes > 0 else "-"), abs(minutes)
+    return f"UTC{sign}{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
 
 
 def certificate_url(verify_url: str) -> str:
@@ -67,7 +87,21 @@ def certificate_url(verify_url: str) -> str:
     return f"{base}/verify/certificate"
 
 
-def render_html(snapshot: dict, keys: SigningKeys) -> str:
+@dataclass(frozen=True)
+class Look:
+    """How the school's reports look: its time zone and logo (content type, bytes).
+    Not part of the snapshot: they do not change what the report says."""
+    timezone: str = DEFAULT_TIMEZONE
+    logo: tuple[str, bytes] | None = None
+
+    def logo_uri(self) -> str | None:
+        if not self.logo:
+            return None
+        content_type, data = self.logo
+        return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def render_html(snapshot: dict, keys: SigningKeys, look: Look = Look()) -> str:
     photo = snapshot.get("photo")
     qr = segno.make(snapshot["verify_url"], error="m")
     return _templates().get_template("report.html").render(
@@ -76,15 +110,17 @@ def render_html(snapshot: dict, keys: SigningKeys) -> str:
         qr_uri=qr.svg_data_uri(border=4, dark="#000", light=None),  # 4: the quiet zone readers need
         certificate_url=certificate_url(snapshot["verify_url"]),
         fingerprint=keys.fingerprint_sha256.upper(),
+        tz=look.timezone,
+        logo_uri=look.logo_uri(),
     )
 
 
-def render_unsigned(snapshot: dict, keys: SigningKeys) -> bytes:
+def render_unsigned(snapshot: dict, keys: SigningKeys, look: Look = Look()) -> bytes:
     """The PDF/A-3b page with the snapshot attached, before signing."""
     attachment = Attachment(
         string=json.dumps(snapshot, ensure_ascii=False, sort_keys=True).encode("utf-8"),
         name=SNAPSHOT_NAME, description="Report data / 报告数据", relationship="Data")
-    document = HTML(string=render_html(snapshot, keys), base_url=str(TEMPLATE_DIR))
+    document = HTML(string=render_html(snapshot, keys, look), base_url=str(TEMPLATE_DIR))
     return document.write_pdf(pdf_variant="pdf/a-3b", attachments=[attachment],
                               finisher=_finish)
 
@@ -227,8 +263,9 @@ def sign(pdf: bytes, snapshot: dict, keys: SigningKeys) -> bytes:
     metadata = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,
         md_algorithm="sha256",
-        # No timestamp server, so the dry run's size is exact: reserve no slack.
-        tight_size_estimates=True,
+        # No timestamp server, so with RSA the dry run's size is exact: reserve no
+        # slack. An ECDSA signature's length varies from one signature to the next.
+        tight_size_estimates=bool(getattr(keys.signer, "fixed_size_signatures", False)),
         subfilter=fields.SigSeedSubFilter.PADES,
         reason=f"{school['zh']} 签发在线验证报告 / Issued by {school['en']}",
         location=f"{school['zh']} / {school['en']}",
@@ -239,9 +276,9 @@ def sign(pdf: bytes, snapshot: dict, keys: SigningKeys) -> bytes:
     return out.getvalue()
 
 
-def render_report(snapshot: dict, keys: SigningKeys) -> bytes:
+def render_report(snapshot: dict, keys: SigningKeys, look: Look = Look()) -> bytes:
     """One signed A4 page for `snapshot` (the shape made by services.reports)."""
-    return sign(render_unsigned(snapshot, keys), snapshot, keys)
+    return sign(render_unsigned(snapshot, keys, look), snapshot, keys)
 
 
 @dataclass
@@ -258,8 +295,10 @@ class PdfCheck:
         return self.problem is None
 
 
-def check_pdf(data: bytes, keys: SigningKeys) -> PdfCheck:
-    """Check an uploaded report PDF; never raises, whatever `data` is."""
+def check_pdf(data: bytes, keys: SigningKeys, trusted=None) -> PdfCheck:
+    """Check an uploaded report PDF; never raises, whatever `data` is. `trusted`: the
+    school's certificates (current and retired, signing.trusted_certificates); by
+    default only the certificate of `keys`."""
     result = PdfCheck()
     if not isinstance(data, (bytes, bytearray)) or b"%PDF-" not in data[:1024]:
         result.problem = NOT_PDF
@@ -281,7 +320,7 @@ def check_pdf(data: bytes, keys: SigningKeys) -> PdfCheck:
     embedded = next((sig for sig in signatures if sig.field_name == SIGNATURE_FIELD),
                     signatures[0])
     try:
-        _check_signature(embedded, keys, result)
+        _check_signature(embedded, trusted or [keys.certificate], result)
     except Exception:  # malformed signature data: treat as not valid
         result.intact = result.by_school = False
     result.snapshot = _attached_snapshot(reader)
@@ -294,14 +333,15 @@ def check_pdf(data: bytes, keys: SigningKeys) -> PdfCheck:
     return result
 
 
-def _check_signature(embedded, keys: SigningKeys, result: PdfCheck):
-    context = ValidationContext(trust_roots=[keys.certificate], allow_fetching=False,
+def _check_signature(embedded, trusted: list, result: PdfCheck):
+    context = ValidationContext(trust_roots=list(trusted), allow_fetching=False,
                                 revocation_mode="soft-fail")
     status = validate_pdf_signature(embedded, signer_validation_context=context)
     result.intact = bool(status.intact and status.valid
                          and status.coverage == SignatureCoverageLevel.ENTIRE_FILE)
+    signed_by = status.signing_cert.dump()
     result.by_school = bool(result.intact and status.trusted
-                            and status.signing_cert.dump() == keys.certificate.dump())
+                            and any(signed_by == cert.dump() for cert in trusted))
 
 
 def _attached_snapshot(reader: PdfFileReader) -> dict | None:

@@ -15,9 +15,11 @@ Choosing backends
 """
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 
@@ -36,21 +38,30 @@ _OVERRIDE_KEY = {"email": "EMAIL_BACKEND", "sms": "SMS_BACKEND"}
 class Postman:
     """Composes messages from templates and hands them to the backend of their channel."""
 
-    def __init__(self, backends: Mapping, school_name: str, template_dir=TEMPLATE_DIR):
+    def __init__(self, backends: Mapping, school_name: str, template_dir=TEMPLATE_DIR,
+                 names: Callable[[], Mapping] | None = None):
         self.backends = dict(backends)
         self.school_name = school_name
+        # The school's settings as they are now (SCHOOL_NAME, MESSAGE_SIGNATURE),
+        # asked for each message, so a change in the portal applies to the next one.
+        self.names = names
         self._templates = jinja2.Environment(  # nosec B701 # plain-text SMS and e-mail, never HTML
             loader=jinja2.FileSystemLoader(template_dir), autoescape=False,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self._templates.filters["in_zone"] = _in_zone
 
     @classmethod
-    def from_config(cls, config: Mapping) -> Postman:
-        return cls(backends_from(config), config["SCHOOL_NAME"])
+    def from_config(cls, config: Mapping, names: Callable[[], Mapping] | None = None) -> Postman:
+        return cls(backends_from(config), config["SCHOOL_NAME"], names=names)
 
     def compose(self, template_name: str, *, channel: str, to: str, **context) -> Message:
         """The message ``template_name`` says with ``context``; a missing variable raises."""
         template = self._templates.get_template(template_name)
-        text = template.render(context, school_name=self.school_name)
+        names = self.names() if self.names else {}
+        school_name = names.get("SCHOOL_NAME") or self.school_name
+        signature = names.get("MESSAGE_SIGNATURE") or school_name
+        text = template.render(context, school_name=school_name, signature=signature,
+                               timezone=names.get("TIMEZONE") or DEFAULT_TIMEZONE)
         # The layout (base.txt) puts the subject on the first line.
         subject, _, body = text.partition("\n")
         return Message(channel=channel, to=to, subject=subject.strip(), body=body.strip())
@@ -64,6 +75,20 @@ class Postman:
                 + ", ".join(repr(c) for c in CHANNELS)
             )
         self.backends[channel].send(self.compose(template_name, channel=channel, to=to, **context))
+
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def _in_zone(moment: datetime.datetime, zone: str) -> datetime.datetime:
+    """A stored time (naive UTC) as the school reads it, in its time zone."""
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo(DEFAULT_TIMEZONE)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone(tz)
 
 
 def backends_from(config: Mapping) -> dict:

@@ -20,8 +20,10 @@ import models
 from cli import migration_router
 from models import Account
 from services.accounts import AccountError
+from services import settings, signing
 from tests.factories import (add_draft_and_challenge, assert_draft_became_a_challenge, roll_back_to,
-                             csv_bytes, enrollment, identity, resident_id, walk_to)
+                             csv_bytes, ec_signing_pair, enrollment, identity, png_bytes,
+                             resident_id, walk_to)
 
 
 def _free_port():
@@ -95,6 +97,17 @@ def test_migration_005_keeps_drafts_on_postgres(app):
         now = add_draft_and_challenge()
         router.run()
         assert_draft_became_a_challenge(app, now)
+
+
+def test_logo_and_signing_rotation_on_postgres(app):
+    """Migration 010: the logo's bytes (bytea) and the signing certificates."""
+    logo = png_bytes()
+    with models.db.connection_context():
+        stored = settings.store_logo("image/png", logo)
+        assert settings.logo(stored["sha256"]) == ("image/png", logo)
+        keys = app.extensions["school_keys"]
+        signing.rotate(*ec_signing_pair(), current=keys, actor="root")
+        assert signing.active(keys) is not keys and len(signing.history()) == 2
 
 
 def test_registration_and_race_on_postgres(app, outbox):

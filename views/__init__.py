@@ -5,7 +5,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from flask import (Flask, abort, current_app, g, make_response, redirect, render_template,
-                   request, send_file, session)
+                   request, send_file, session, url_for)
 from flask_babel import get_locale
 from flask_login import current_user, login_user
 from werkzeug.security import safe_join
@@ -14,7 +14,9 @@ import crypto
 from extensions import limiter
 from services import accounts
 from services import settings as settings_service
+from services import signing
 from services.columns import KINDS
+from services.pdf import Look
 
 
 def is_htmx() -> bool:
@@ -37,6 +39,29 @@ def settings() -> dict:
     if "settings" not in g:
         g.settings = settings_service.current(current_app.config)
     return g.settings
+
+
+def school_timezone() -> str:
+    """Flask-Babel's time zone: the school's TIMEZONE setting, for every date shown."""
+    zone = settings().get("TIMEZONE") or current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    return zone if zone in settings_service.timezones() else "Asia/Shanghai"
+
+
+def school_logo_url() -> str | None:
+    """The URL of the school's logo (its content hash in it), or None without one."""
+    stored_logo = settings().get("SCHOOL_LOGO")
+    if not stored_logo:
+        return None
+    ext = settings_service.LOGO_TYPES.get(stored_logo.get("type"), "png")
+    return url_for("home.logo", digest=stored_logo["sha256"], ext=ext)
+
+
+def report_look():
+    """How report PDFs look now (services.pdf.Look): the school's time zone and logo."""
+    school = settings()
+    stored_logo = school.get("SCHOOL_LOGO")
+    return Look(timezone=school_timezone(),
+                logo=settings_service.logo(stored_logo["sha256"]) if stored_logo else None)
 
 
 def leave_to(url: str):
@@ -87,6 +112,8 @@ def limit_shared(config_key: str, scope: str):
 # account), the registrar's (admin, registry, management), or what someone is typing in (register, recover).
 PRIVATE_BLUEPRINTS = {"records", "reports", "account", "admin", "registry", "management",
                       "register", "recover"}
+# Public files whose URL carries a hash of their content: cached for a year, no cookies.
+CACHED_ENDPOINTS = {"static", "home.logo"}
 # Public endpoints that show a report code or the report it opens.
 REPORT_CODE_ENDPOINTS = {"verify.index", "verify.code", "verify.code_pdf", "verify.pdf",
                          "api.report"}
@@ -96,7 +123,7 @@ def must_not_be_stored() -> bool:
     """Whether this response must stay out of every cache (browser history, the disk
     cache of a shared computer, a proxy): private pages and files, pages with a report
     code, and anything shown to a signed-in person. Static files are cached."""
-    if request.endpoint == "static":
+    if request.endpoint in CACHED_ENDPOINTS:
         return False
     return (request.blueprint in PRIVATE_BLUEPRINTS
             or request.endpoint in REPORT_CODE_ENDPOINTS
@@ -153,8 +180,16 @@ def label_for(thing) -> str:
 
 
 def school_keys():
-    """The school's signing key and certificate, loaded by create_app."""
-    return current_app.extensions["school_keys"]
+    """The school's signing key and certificate that sign now: the last one a 管理员
+    set in the portal (services.signing.active), else the pair create_app loaded."""
+    if "school_keys" not in g:
+        g.school_keys = signing.active(current_app.extensions["school_keys"])
+    return g.school_keys
+
+
+def trusted_certificates():
+    """The current and every retired signing certificate, to check report PDFs."""
+    return signing.trusted_certificates(school_keys())
 
 
 def send_private_file(folder, relative_path: str | None, *, max_age: int = 0, **options):

@@ -1,17 +1,23 @@
-"""系统管理 for the 管理员 only: staff accounts, settings, the audit log.
+"""系统管理 for the 管理员 only: staff accounts, settings, signing certificates and
+the audit log.
 
 The audit log is read only here: it is filtered, paged and exported, never
 edited or deleted (there is no such route; tests/views/test_audit_log.py checks).
 """
-from flask import Blueprint, Response, abort, request
+import datetime
+
+from flask import Blueprint, Response, abort, current_app, flash, g, request, url_for
 from flask_babel import format_datetime, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from forms import AuditFilterForm
+from forms import AuditFilterForm, CertificateGenerateForm, CertificateUploadForm, SettingsForm
 from models import Account, utcnow
-from services import audit, auditlog, exports
-from views import client_ip, is_htmx, render_component, staff
+from services import audit, auditlog, exports, signing
+from services import settings as settings_service
+from services.errors import ServiceError
+from views import (client_ip, form_error, is_htmx, leave_to, render_component, school_keys,
+                   settings, staff)
 
 bp = Blueprint("management", __name__, url_prefix="/admin")
 staff.restrict(bp, (Account.ADMIN,))
@@ -91,3 +97,119 @@ def audit_export(fmt):
     return Response(body, mimetype=mimetype, headers={
         "Content-Disposition": f"attachment; filename=audit-{stamp}.{fmt}"})
 
+
+# --- 系统设置 ----------------------------------------------------------------------
+
+# Form field -> setting, for the plain text fields saved as typed.
+_TEXT_FIELDS = {"school_name": "SCHOOL_NAME", "school_name_en": "SCHOOL_NAME_EN",
+                "school_code": "SCHOOL_CODE", "school_contact": "SCHOOL_CONTACT",
+                "school_office": "SCHOOL_OFFICE", "school_phone": "SCHOOL_PHONE",
+                "school_address": "SCHOOL_ADDRESS", "school_hours": "SCHOOL_HOURS",
+                "timezone": "TIMEZONE", "message_signature": "MESSAGE_SIGNATURE"}
+_NUMBER_FIELDS = {"eligible_since_year": "ELIGIBLE_SINCE_YEAR",
+                  "report_max_months": "REPORT_MAX_MONTHS"}
+
+
+def _settings_form(school: dict, submitted: bool) -> SettingsForm:
+    initial = None
+    if not submitted:
+        initial = {field: school.get(key) or "" for field, key in _TEXT_FIELDS.items()}
+        initial.update({field: str(school.get(key) or "") for field, key in _NUMBER_FIELDS.items()})
+        initial["school_names"] = settings_service.school_names_text(school.get("SCHOOL_NAMES"))
+    form = SettingsForm(data=initial)
+    form.timezone.choices = sorted(settings_service.timezones())
+    return form
+
+
+def _changes(form: SettingsForm) -> dict | None:
+    """The settings the valid form asks for; None (errors beside the fields) otherwise."""
+    changes = {key: form[field].data for field, key in _TEXT_FIELDS.items()}
+    changes.update({key: int(form[field].data) for field, key in _NUMBER_FIELDS.items()})
+    ok = True
+    try:
+        names = settings_service.parse_school_names(form.school_names.data,
+                                                    this_year=datetime.date.today().year)
+        if names[0]["name"] != changes["SCHOOL_NAME"]:
+            raise settings_service.SettingError(
+                _("第 1 行应是现在的校名“%(name)s”。", name=changes["SCHOOL_NAME"]),
+                field="school_names")
+        changes["SCHOOL_NAMES"] = names
+    except ServiceError as error:
+        form_error(form, error, "school_names")
+        ok = False
+    upload = form.logo.data
+    if upload and getattr(upload, "filename", ""):
+        try:
+            changes["SCHOOL_LOGO"] = settings_service.check_logo(upload.read())
+        except ServiceError as error:
+            form_error(form, error, "logo")
+            ok = False
+    elif form.remove_logo.data:
+        changes["SCHOOL_LOGO"] = None
+    return changes if ok else None
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings_edit():
+    submitted = request.method == "POST"
+    form = _settings_form(settings(), submitted)
+    if form.validate_on_submit():
+        changes = _changes(form)
+        if changes is not None:
+            if changes.get("SCHOOL_LOGO"):
+                changes["SCHOOL_LOGO"] = settings_service.store_logo(*changes["SCHOOL_LOGO"])
+            changed = settings_service.save(changes, defaults=current_app.config,
+                                            actor=current_user.username, ip=client_ip())
+            g.pop("settings", None)  # this request's copy is stale now
+            if changed:
+                labels = "、".join(str(settings_service.DEFINITIONS[key].label) for key in changed)
+                flash(_("设置已保存，立即生效：%(labels)s。", labels=labels), "info")
+            else:
+                flash(_("没有改动。"), "info")
+            return leave_to(url_for(".settings_edit"))
+    return render_component("admin/settings.html", "admin/_settings.html", form=form,
+                            status=422 if submitted else 200)
+
+
+# --- 签名证书 ----------------------------------------------------------------------
+
+def _certificate_page(upload_form, generate_form, status=200):
+    current = school_keys()
+    return render_component(
+        "admin/certificate.html", "admin/_certificate.html", status,
+        current=signing.describe(current), history=signing.history(),
+        upload_form=upload_form, generate_form=generate_form)
+
+
+def _rotated(key_pem: bytes, cert_pem: bytes):
+    row = signing.rotate(key_pem, cert_pem, current=school_keys(), actor=current_user.username,
+                         ip=client_ip())
+    g.pop("school_keys", None)
+    flash(_("新的签名证书已启用（指纹 %(fp)s…），新签发的报告立即用它签名；以前签发的报告仍可查验。",
+            fp=row.fingerprint[:16].upper()), "info")
+    return leave_to(url_for(".certificate"))
+
+
+@bp.route("/settings/certificate", methods=["GET", "POST"])
+def certificate():
+    form = CertificateUploadForm()
+    if form.validate_on_submit():
+        try:
+            return _rotated(form.private_key.data.read(), form.certificate.data.read())
+        except ServiceError as error:
+            form_error(form, error, "certificate")
+    return _certificate_page(form, CertificateGenerateForm(formdata=None),
+                             status=422 if form.is_submitted() else 200)
+
+
+@bp.post("/settings/certificate/generate")
+def certificate_generate():
+    form = CertificateGenerateForm()
+    if form.validate_on_submit():
+        school = settings()
+        key_pem, cert_pem = signing.generate(school["SCHOOL_NAME"], school["SCHOOL_NAME_EN"])
+        try:
+            return _rotated(key_pem, cert_pem)
+        except ServiceError as error:
+            form_error(form, error, "confirm")
+    return _certificate_page(CertificateUploadForm(formdata=None), form, status=422)

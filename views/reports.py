@@ -1,5 +1,6 @@
 """我的报告: online verification reports, issued and managed by their owner."""
 from flask import Blueprint, current_app, flash, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -11,7 +12,7 @@ from services import pdf as pdf_service
 from services import records, reports
 from services.records import KINDS
 from views import (client_ip, form_error, leave_to, limit_posts, record_kind, render_component,
-                   school_keys, send_private_file, settings)
+                   report_look, school_keys, send_private_file, settings)
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -34,7 +35,7 @@ def _extend_form(**options):
 
 
 def _render_pdf(snapshot):
-    return pdf_service.render_report(snapshot, school_keys())
+    return pdf_service.render_report(snapshot, school_keys(), report_look())
 
 
 @bp.get("/", strict_slashes=False)
@@ -108,7 +109,7 @@ def extend(report_id):
         except reports.ReportError as error:
             form_error(form, error, "months")
         else:
-            flash(_("有效期已延长至 %(date)s。", date=report.expires_at.strftime("%Y-%m-%d")), "info")
+            flash(_("有效期已延长至 %(date)s。", date=format_datetime(report.expires_at, "yyyy-MM-dd")), "info")
             return leave_to(url_for(".detail", report_id=report.id))
     return _render_detail(report, form, status=422)
 

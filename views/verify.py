@@ -11,8 +11,9 @@ from forms import VerifyForm, VerifyPdfForm
 from models import Verification
 from services import pdf as pdf_service
 from services import reports
+from services import signing
 from views import (client_ip, limit_shared, render_component, school_keys, send_private_file,
-                   upload_limit)
+                   trusted_certificates, upload_limit)
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -72,8 +73,36 @@ def code_pdf(code):
 @bp.get("/certificate")
 def certificate():
     """The school's signing certificate, to check report PDFs offline."""
-    return Response(school_keys().cert_pem, mimetype="application/x-pem-file",
-                    headers={"Content-Disposition": "attachment; filename=school-signing.crt"})
+    return _pem(school_keys().cert_pem, "school-signing.crt")
+
+
+@bp.get("/certificates")
+def certificates():
+    """Every certificate the school has signed reports with: the current one and the
+    retired ones (PDFs signed before a rotation are checked against those)."""
+    current = school_keys()
+    history = signing.history() or []
+    if not history:
+        history = [dict(signing.describe(current), retired_at=None)]
+    return render_component("verify/certificates.html", "verify/_certificates.html",
+                            current=current, history=history)
+
+
+@bp.get("/certificate/<fingerprint>")
+def certificate_by_fingerprint(fingerprint):
+    """One current or retired certificate, by its SHA-256 fingerprint."""
+    fingerprint = fingerprint.lower()
+    if fingerprint == school_keys().fingerprint_sha256:
+        return certificate()
+    pem = signing.certificate_pem(fingerprint) if len(fingerprint) == 64 else None
+    if pem is None:
+        abort(404)
+    return _pem(pem, f"school-signing-{fingerprint[:16]}.crt")
+
+
+def _pem(pem: bytes, filename: str):
+    return Response(pem, mimetype="application/x-pem-file",
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
 @bp.route("/pdf", methods=["GET", "POST"])
@@ -82,7 +111,8 @@ def certificate():
 def pdf():
     form = VerifyPdfForm()
     if form.validate_on_submit():
-        return _checked(form, pdf_service.check_pdf(form.pdf.data.read(), school_keys()))
+        return _checked(form, pdf_service.check_pdf(form.pdf.data.read(), school_keys(),
+                                                    trusted_certificates()))
     return render_component("verify/pdf.html", "verify/_pdf.html", form=form,
                             status=422 if form.is_submitted() else 200)
 
