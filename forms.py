@@ -474,6 +474,8 @@ class SettingsForm(PortalForm):
     eligible_since_year = StringField(_l("可查询的最早毕业年份"),
                                       description=_l("更早毕业的学历记录不在本网站提供。"))
     report_max_months = StringField(_l("报告最长有效期（月）"), description=_l("1 到 12。"))
+    bind_mode = SelectField(_l("记录绑定方式"), invalid_choice_message=_l("请从列表中选择绑定方式。"),
+                            description=_l("学生注册或登录后，姓名和证件号码相符的记录怎样绑定到账号。"))
     timezone = SelectField(_l("时区"), invalid_choice_message=_l("请从列表中选择时区。"),
                            description=_l("网页和报告 PDF 上的日期、时间都按这个时区显示。"))
     message_signature = StringField(

@@ -37,6 +37,7 @@ ACTION_LABELS = {
     "admin.login_recovery_code": _l("用恢复码登录"),
     "admin.totp_reset": _l("重置动态验证码"),
     "settings.changed": _l("修改系统设置"),
+    "signing.rotated": _l("更换报告签名证书"),
     "audit.exported": _l("导出审计日志"),
     # appeals
     "appeal.filed": _l("提交申诉"),

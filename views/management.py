@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from forms import AuditFilterForm, CertificateGenerateForm, CertificateUploadForm, SettingsForm
 from models import Account, utcnow
-from services import audit, auditlog, exports, signing
+from services import audit, auditlog, binding, exports, signing
 from services import settings as settings_service
 from services.errors import ServiceError
 from views import (client_ip, form_error, is_htmx, leave_to, render_component, school_keys,
@@ -105,7 +105,8 @@ _TEXT_FIELDS = {"school_name": "SCHOOL_NAME", "school_name_en": "SCHOOL_NAME_EN"
                 "school_code": "SCHOOL_CODE", "school_contact": "SCHOOL_CONTACT",
                 "school_office": "SCHOOL_OFFICE", "school_phone": "SCHOOL_PHONE",
                 "school_address": "SCHOOL_ADDRESS", "school_hours": "SCHOOL_HOURS",
-                "timezone": "TIMEZONE", "message_signature": "MESSAGE_SIGNATURE"}
+                "timezone": "TIMEZONE", "message_signature": "MESSAGE_SIGNATURE",
+                "bind_mode": "BIND_MODE"}
 _NUMBER_FIELDS = {"eligible_since_year": "ELIGIBLE_SINCE_YEAR",
                   "report_max_months": "REPORT_MAX_MONTHS"}
 
@@ -118,6 +119,7 @@ def _settings_form(school: dict, submitted: bool) -> SettingsForm:
         initial["school_names"] = settings_service.school_names_text(school.get("SCHOOL_NAMES"))
     form = SettingsForm(data=initial)
     form.timezone.choices = sorted(settings_service.timezones())
+    form.bind_mode.choices = list(binding.MODES.items())
     return form
 
 

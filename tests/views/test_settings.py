@@ -7,6 +7,7 @@ import io
 import pytest
 
 from models import Account, AuditEntry, SchoolLogo, Setting
+from services import settings
 from tests.factories import png_bytes, signed_in_staff
 
 HX = {"HX-Request": "true"}
@@ -17,7 +18,7 @@ VALID = dict(
     school_code="10998", school_contact="office@demo.edu.cn", school_office="教务处学籍科",
     school_phone="010-6275 1234", school_address="北京市海淀区示范路 1 号 行政楼 201",
     school_hours="工作日 8:30–11:30", eligible_since_year="1995", report_max_months="12",
-    timezone="Asia/Shanghai", message_signature="")
+    timezone="Asia/Shanghai", message_signature="", bind_mode="auto")
 
 
 def text(response):
@@ -101,6 +102,7 @@ def test_with_htmx_a_save_redirects_and_a_mistake_swaps_the_form(admin):
     ("report_max_months", "13", "1 到 12"),
     ("report_max_months", "0", "1 到 12"),
     ("timezone", "Mars/Olympus", "请从列表中选择时区"),
+    ("bind_mode", "anything", "请从列表中选择绑定方式"),
     ("message_signature", "【示范大学】", "不用填写【】"),
     ("message_signature", "签" * 17, "最多 16 个字"),
 ])
@@ -228,3 +230,8 @@ def test_a_date_in_a_message_is_in_the_school_time_zone(app, admin, outbox):
     assert "将于 2027-03-01 到期" in send()  # 04:00 on 1 March in Shanghai
     assert post(admin, form(timezone="Europe/London")).status_code == 303
     assert "将于 2027-02-28 到期" in send()
+
+
+def test_the_binding_rule_is_a_setting(admin):
+    assert post(admin, form(bind_mode="approval")).status_code == 303
+    assert settings.current({})["BIND_MODE"] == "approval"
