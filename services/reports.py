@@ -31,6 +31,8 @@ CODE_LENGTH = 16
 REMIND_DAYS = 7
 
 VALID, EXPIRED, CLOSED, UNKNOWN, MALFORMED = "valid", "expired", "closed", "unknown", "malformed"
+# Withdrawn by the school (an approved appeal moved the record's ID number away).
+WITHDRAWN = "withdrawn"
 
 
 class ReportError(ServiceError):
@@ -62,6 +64,8 @@ def add_months(moment: datetime.datetime, months: int) -> datetime.datetime:
 
 
 def status_of(report: Report, now=None) -> str:
+    if report.withdrawn_at is not None:
+        return WITHDRAWN
     if report.closed_at is not None:
         return CLOSED
     if report.expires_at <= (now or utcnow()):
@@ -123,7 +127,8 @@ def current_report(kind_key: str, record_id: int, now=None):
     now = now or utcnow()
     return (Report.select()
             .where(Report.kind == kind_key, Report.record_id == record_id,
-                   Report.closed_at.is_null(), Report.expires_at > now)
+                   Report.closed_at.is_null(), Report.withdrawn_at.is_null(),
+                   Report.expires_at > now)
             .first())
 
 
@@ -249,6 +254,32 @@ def api_body(found: Lookup) -> dict:
             "fields": view["fields"],
         })
     return body
+
+
+def withdraw_valid(account, record_ids: dict, *, actor: str, ip: str = "", why: str = "",
+                   now=None) -> list:
+    """The school withdraws `account`'s valid reports on these records
+    ({kind key: [record id, …]}), e.g. when an approved appeal moves the records'
+    ID number to someone else. Expired and closed reports stay as they are. Each
+    report is written by a guarded UPDATE (a report closed meanwhile stays closed)
+    with one audit entry; the caller's transaction holds it all together."""
+    now = now or utcnow()
+    withdrawn = []
+    for kind_key, ids in record_ids.items():
+        if not ids:
+            continue
+        valid = Report.select().where(
+            Report.account == account, Report.kind == kind_key, Report.record_id.in_(list(ids)),
+            Report.closed_at.is_null(), Report.withdrawn_at.is_null(), Report.expires_at > now)
+        for report in valid.order_by(Report.id):
+            if Report.update(withdrawn_at=now).where(
+                    Report.id == report.id, Report.closed_at.is_null(),
+                    Report.withdrawn_at.is_null()).execute():
+                report.withdrawn_at = now
+                audit.log("report.withdrawn", account=account, actor=actor, ip=ip,
+                          detail=f"{report.id}" + (f" ({why})" if why else ""))
+                withdrawn.append(report)
+    return withdrawn
 
 
 def for_account(account):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
 
-from forms import CorrectionForm, RecordBindForm
+from forms import RecordBindForm, correction_form
 from models import CorrectionRequest
 from services import binding, identity, records
 from services import corrections as correction_service
@@ -59,15 +59,35 @@ def photo(kind_key, record_id):
 @upload_limit("APPEAL_PHOTO_MAX_BYTES")
 @limit_posts("RATELIMIT_FORM")
 def correct(kind_key, record_id):
+    """One form; 正确的内容 is the chosen field's own input (a select for choices, a
+    date input for dates). With htmx, changing the field swaps in its input
+    (GET ?field=…); without JavaScript, 改填这一项 posts the choice and the page
+    comes back with that field's input (nothing is filed)."""
     kind = record_kind(kind_key)
     record = get_object_or_404(kind.model, kind.model.id == record_id,
                                kind.model.account == current_user.id)
-    # A link may name the field to correct (?field=major).
-    form = CorrectionForm(field=request.args.get("field"))
     pending = correction_service.pending_fields(kind, record)
-    form.field.choices = [(column.attr, label_for(column)) for column in kind.columns
-                          if column.attr not in pending]
-    if form.validate_on_submit():
+    choices = [(column.attr, label_for(column)) for column in kind.columns
+               if column.attr not in pending]
+    # A link may name the field to correct (?field=major); a post names it in the form.
+    chosen = (request.form if request.method == "POST" else request.args).get("field")
+    if chosen not in dict(choices):
+        chosen = choices[0][0] if choices else None
+    column = kind.column(chosen) if chosen else None
+    form_class = correction_form(column, _current_hint(record, column))
+    # The field whose input the page showed: a value typed into another field's
+    # input (the field changed without JavaScript) is never filed.
+    shown_for = request.form.get("shown_for") if request.method == "POST" else None
+    switched = shown_for is not None and shown_for != chosen
+    choosing = request.method == "POST" and bool(request.form.get("choose"))
+    if switched:
+        form = form_class(formdata=None, field=chosen, reason=request.form.get("reason", ""))
+    else:
+        form = form_class(field=chosen)
+    form.field.choices = choices
+    if switched and not choosing:
+        form.proposed_value.errors = [_("请按新选的项目填写正确的内容。")]
+    elif not choosing and form.validate_on_submit():
         upload = form.evidence.data
         try:
             correction_service.file_request(
@@ -81,8 +101,20 @@ def correct(kind_key, record_id):
             flash(_("更正申请已提交，学校处理后会在“我的更正申请”中答复。记录在处理前保持不变。"), "info")
             return leave_to(url_for(".corrections"))
     return render_component("records/correct.html", "records/_correct.html", kind=kind,
-                            record=record, form=form,
-                            status=422 if form.is_submitted() else 200)
+                            record=record, form=form, column=column,
+                            status=200 if choosing or not form.is_submitted() else 422)
+
+
+def _current_hint(record, column):
+    """What the record holds now, under the input (an ID number masked)."""
+    if column is None:
+        return None
+    value = records.display_value(record, column)
+    if not value:
+        return _("记录中这一项现在是空的。")
+    if column.type == "id_number":
+        value = identity.mask_id(value)
+    return _("记录中现在是「%(value)s」。", value=value)
 
 
 @bp.get("/corrections")

@@ -61,15 +61,31 @@ def test_declining_needs_a_reason_and_leaves_the_record(app, file_request, outbo
         decide(app, request, True)
 
 
+def legacy_request(owner, record, field, proposed):
+    """A pending request as filed before proposed values were checked at filing."""
+    return CorrectionRequest.create(
+        account=owner, kind="diploma", record_id=record.id, field=field,
+        current_value=getattr(record, field) or "", proposed_value=proposed, reason="与证书不一致",
+        pending_key=corrections.pending_key(KINDS["diploma"], record, field))
+
+
 @pytest.mark.parametrize("field, proposed, message", [
     ("graduation_date", "2019-02-30", "不存在"),
     ("level", "大专", "层次"),
-    ("certificate_number", "109991201805000001", "年份"),
 ])
-def test_a_value_that_breaks_the_record_rules_cannot_be_adopted(app, file_request, field,
-                                                                proposed, message):
-    request = file_request(field=field, proposed=proposed)
-    with pytest.raises(CorrectionError, match=message):
+def test_a_value_that_breaks_the_record_rules_cannot_be_adopted(app, owner, make_record, db,
+                                                                field, proposed, message):
+    request = legacy_request(owner, make_record("diploma", account=owner.id), field, proposed)
+    with pytest.raises(CorrectionError, match=message) as caught:
+        decide(app, request, True)
+    assert caught.value.field == "value"
+    assert CorrectionRequest.get_by_id(request.id).status == "pending"
+
+
+def test_a_value_that_breaks_a_rule_across_columns_cannot_be_adopted(app, file_request):
+    # Filed: a well-formed number; but its year is not the graduation year.
+    request = file_request(field="certificate_number", proposed="109991201805000001")
+    with pytest.raises(CorrectionError, match="年份"):
         decide(app, request, True)
     assert CorrectionRequest.get_by_id(request.id).status == "pending"
 
