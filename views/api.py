@@ -15,7 +15,8 @@ from views import client_ip, limit_shared
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 STATUS = {reports.VALID: 200, reports.EXPIRED: 410, reports.CLOSED: 410,
-          reports.UNKNOWN: 404, reports.MALFORMED: 400}
+          reports.UNKNOWN: 404, reports.MALFORMED: 400,
+          reports.WITHDRAWN: 410}
 
 
 @bp.get("/reports/<code>")

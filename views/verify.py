@@ -25,7 +25,8 @@ PDF_PROBLEMS = {
 }
 
 STATUS = {reports.VALID: 200, reports.EXPIRED: 410, reports.CLOSED: 410,
-          reports.UNKNOWN: 404, reports.MALFORMED: 422}
+          reports.UNKNOWN: 404, reports.MALFORMED: 422,
+          reports.WITHDRAWN: 410}
 
 
 def _outcome(found, form=None, channel=Verification.WEB):
