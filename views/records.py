@@ -12,7 +12,7 @@ from models import CorrectionRequest
 from services import binding, identity, records
 from services import corrections as correction_service
 from services.columns import KINDS
-from views import (client_ip, form_error, label_for, leave_to, limit_posts, record_kind,
+from views import (client_ip, form_error, is_htmx, label_for, leave_to, limit_posts, record_kind,
                    render_component, send_private_file, settings, upload_limit)
 
 bp = Blueprint("records", __name__, url_prefix="/records")
@@ -100,6 +100,10 @@ def correct(kind_key, record_id):
         else:
             flash(_("更正申请已提交，学校处理后会在“我的更正申请”中答复。记录在处理前保持不变。"), "info")
             return leave_to(url_for(".corrections"))
+    if request.method == "GET" and is_htmx() and request.headers.get("HX-Target") == "proposed-input":
+        # The field select changed: only its input (the rest of the form stays as typed).
+        return render_component("records/correct.html", "records/_proposed_input.html",
+                                kind=kind, record=record, form=form, column=column)
     return render_component("records/correct.html", "records/_correct.html", kind=kind,
                             record=record, form=form, column=column,
                             status=200 if choosing or not form.is_submitted() else 422)

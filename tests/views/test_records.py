@@ -218,9 +218,13 @@ def test_the_correction_form_uses_the_fields_own_input(signed_in, my_record, hea
     assert 'type="date"' in dated.split('id="proposed-input"')[1]
     plain = text(signed_in.get(url, query_string={"field": "major"}, headers=headers))
     assert 'id="proposed-value" name="proposed_value" type="text"' in plain
-    # With htmx, the field select fetches its input when it changes.
+    # With htmx, the field select fetches its input when it changes, and only that.
     select = choice.split('<select', 1)[1].split(">", 1)[0]
-    assert f'hx-get="{url}"' in select and 'hx-select="#proposed-input"' in select
+    assert f'hx-get="{url}"' in select and 'hx-target="#proposed-input"' in select
+    swapped = signed_in.get(url, query_string={"field": "completion"},
+                            headers={**HX, "HX-Target": "proposed-input"})
+    assert swapped.status_code == 200 and text(swapped).lstrip().startswith('<div id="proposed-input">')
+    assert '<option value="肄业">肄业</option>' in text(swapped) and 'name="reason"' not in text(swapped)
 
 
 @pytest.mark.parametrize("headers", [{}, HX])
