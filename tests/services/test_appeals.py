@@ -204,6 +204,9 @@ def test_approval_withdraws_the_previous_holders_valid_reports(app, client, squa
     assert Report.get_by_id(valid.id).withdrawn_at == Appeal.get_by_id(appeal.id).decided_at
     assert (state(expired), state(closed), state(untouched)) == ("expired", "closed", "valid")
     assert reports.lookup(valid.code).outcome == reports.WITHDRAWN
+    # Verifiers are refused like for any report that no longer counts (wording: issue 10, reports).
+    assert client.get(f"/verify/{valid.code}").status_code == 410
+    assert client.get(f"/api/v1/reports/{valid.code}").get_json() == {"status": "withdrawn"}
     withdrawn = AuditEntry.select().where(AuditEntry.action == "report.withdrawn")
     assert sorted(int(e.detail.split()[0]) for e in withdrawn) == sorted([valid.id, also_valid.id])
     assert {e.account_id for e in withdrawn} == {squatter.id}
