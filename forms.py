@@ -241,6 +241,26 @@ class CorrectionForm(PortalForm):
     evidence = FileField(_l("证明材料（可选）"), description=_l("JPG、PNG 或 PDF，不超过 2 MB。"))
 
 
+def value_field(column, label, description=None):
+    """The input for a value of one record column (services.columns.Column): a select
+    of the column's own choices, otherwise text (the templates' `value_field` macro
+    makes dates a date input). The service checks the value with the column's rule
+    and puts its message beside the field, so the select does not check it here."""
+    if column is not None and column.type == "choice":
+        return SelectField(label, description=description, validate_choice=False,
+                           choices=[SelectChoice("", _l("请选择"))]
+                           + [SelectChoice(choice, choice) for choice in column.choices])
+    return StringField(label, description=description)
+
+
+def correction_form(column, description=None):
+    """CorrectionForm whose 正确的内容 fits the chosen column."""
+    class TypedCorrectionForm(CorrectionForm):
+        pass
+    TypedCorrectionForm.proposed_value = value_field(column, _l("正确的内容"), description)
+    return TypedCorrectionForm
+
+
 class ReportIssueForm(PortalForm):
     # The allowed range comes from config; services.reports checks it and says so.
     months = RadioField(_l("有效期"), validate_choice=False, default="3")
@@ -281,6 +301,17 @@ class AdminDecisionForm(PortalForm):
                                               SelectChoice("reject", _l("不采纳 / 不通过"))],
                           invalid_choice_message=_l("请选择采纳还是不采纳。"))
     reply = TextAreaField(_l("答复"), description=_l("不采纳或不通过时必须写明理由；学生会看到这段话。"))
+
+
+def admin_correction_form(column):
+    """The registrar's decision on a correction request, with the value to adopt
+    in the column's own input (an amended value, or the student's as typed)."""
+    class AdminCorrectionForm(AdminDecisionForm):
+        pass
+    AdminCorrectionForm.value = value_field(
+        column, _l("采纳的内容"),
+        _l("默认是学生填写的内容；需要改正时（例如改为规范的选项）在这里修改，再选“采纳”。"))
+    return AdminCorrectionForm
 
 
 class AdminImportForm(PortalForm):

@@ -5,7 +5,8 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 
 from models import Account, Appeal, db, utcnow
-from services import accounts, audit, binding, identity
+from services import accounts, audit, binding, identity, reports
+from services.columns import KINDS
 from services.errors import ServiceError
 
 
@@ -32,6 +33,23 @@ def find(reference: str, id_number: str):
     if appeal and appeal.id_number in set(_id_candidates(id_number)):
         return appeal
     return None
+
+
+PER_PAGE = 50
+
+
+def queue(status: str, page: int = 1, per_page: int = PER_PAGE):
+    """One page of the appeals in `status`, oldest first: (items, how many in all,
+    the page shown: a page past the end shows the last one)."""
+    query = Appeal.select().where(Appeal.status == status)
+    total = query.count()
+    page = min(max(page, 1), max(-(-total // per_page), 1))
+    items = list(query.order_by(Appeal.created_at, Appeal.id).paginate(page, per_page))
+    return items, total, page
+
+
+def pending_count() -> int:
+    return Appeal.select().where(Appeal.status == Appeal.PENDING).count()
 
 
 def current_holder(appeal: Appeal):
@@ -93,6 +111,7 @@ def decide(appeal: Appeal, approve: bool, reason: str, *, actor: str, postman,
     if not approve and not reason:
         raise AppealError(_l("驳回申诉时必须写明理由。"))
     previous_owner = None
+    withdrawn = []
     status = Appeal.APPROVED if approve else Appeal.REJECTED
     decided_at = utcnow()
     with db.atomic():
@@ -105,6 +124,11 @@ def decide(appeal: Appeal, approve: bool, reason: str, *, actor: str, postman,
         if approve:
             previous_owner = current_holder(appeal)
             if previous_owner:
+                # Reports the previous holder issued on the moved records stop
+                # verifying (as withdrawn by the school), in the same transaction.
+                withdrawn = reports.withdraw_valid(
+                    previous_owner, binding.records_carrying(previous_owner, appeal.id_number),
+                    actor=actor, ip=ip, why=f"appeal {appeal.reference}", now=decided_at)
                 binding.release(previous_owner, appeal.id_number)
                 Account.update({Account.id_number: None, Account.id_number_index: None,
                                 Account.session_version: Account.session_version + 1}).where(
@@ -115,6 +139,7 @@ def decide(appeal: Appeal, approve: bool, reason: str, *, actor: str, postman,
         audit.log("appeal.approved" if approve else "appeal.rejected", actor=actor, ip=ip,
                        detail=appeal.reference)
     if previous_owner:
-        accounts.notify(previous_owner, "id_number_released.txt", postman=postman)
+        accounts.notify(previous_owner, "id_number_released.txt", postman=postman,
+                        withdrawn=[KINDS[report.kind].report_title for report in withdrawn])
     _tell_appellant(appeal, postman)
     return appeal

@@ -339,6 +339,18 @@ def tell(account: Account, records, *, how: str, postman) -> None:
         pass  # the records are bound; the student sees them on /records
 
 
+def records_carrying(account: Account, id_number: str) -> dict:
+    """{kind key: [record id, …]} of the account's records that carry `id_number`."""
+    found = {}
+    for kind in KINDS.values():
+        model = kind.model
+        ids = [row.id for row in model.select(model.id).where(
+            model.account == account, model.id_number.matches(id_number))]
+        if ids:
+            found[kind.key] = ids
+    return found
+
+
 def release(account: Account, id_number: str) -> int:
     """Unbind the account's records that carry `id_number` (the ID went to someone else);
     a pending request of the account is closed, there is nothing left to confirm."""

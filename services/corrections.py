@@ -12,12 +12,13 @@ from peewee import IntegrityError
 
 import crypto
 from models import CorrectionRequest, Record, db, utcnow
-from services import accounts, audit, messaging, uploads
-from services.columns import KINDS, Kind, clean_values
+from services import accounts, audit, identity, messaging, uploads
+from services.columns import KINDS, Column, InvalidValue, Kind, clean, clean_id_number, clean_values
 from services.errors import ServiceError
-from services.records import display_value
+from services.records import display_value, format_value
 
 MAX_REASON = 500
+PER_PAGE = 50
 
 
 class CorrectionError(ServiceError):
@@ -48,6 +49,20 @@ def _evidence_extension(data: bytes, max_bytes: int) -> str:
     return uploads.PHOTO_EXTENSIONS[kind]
 
 
+def checked_value(record: Record, column: Column, typed: str, field: str) -> str:
+    """`typed` as the record would show it, once it passes the column's own rule
+    (a choice among the column's choices, a real date, a valid ID number for the
+    record's ID type …); CorrectionError beside `field` otherwise."""
+    try:
+        if column.type == "id_number":
+            stored = clean_id_number(typed, getattr(record, "id_type", None) or identity.RESIDENT_ID)
+        else:
+            stored = clean(column, typed)
+    except (InvalidValue, identity.IdentityError) as error:
+        raise CorrectionError(str(error), field=field) from None
+    return format_value(column, stored)
+
+
 def file_request(account, kind: Kind, record: Record, attr: str, proposed: str, reason: str,
                  evidence: bytes | None, *, upload_dir, max_bytes: int, ip: str = ""):
     columns = {column.attr: column for column in kind.columns}
@@ -58,12 +73,16 @@ def file_request(account, kind: Kind, record: Record, attr: str, proposed: str, 
     current = display_value(record, columns[attr])
     if not proposed:
         raise CorrectionError(_l("请填写正确的内容。"), field="proposed_value")
+    if len(proposed) > 200:
+        raise CorrectionError(_l("正确的内容最多 200 字。"), field="proposed_value")
+    # Checked before anything is filed: the registrar gets values the record can take.
+    proposed = checked_value(record, columns[attr], proposed, "proposed_value")
     if proposed == current:
         raise CorrectionError(_l("填写的内容与记录中的一样。"), field="proposed_value")
     if not reason:
         raise CorrectionError(_l("请说明理由，例如依据哪份材料。"), field="reason")
-    if len(reason) > MAX_REASON or len(proposed) > 200:
-        raise CorrectionError(_l("理由最多 500 字，正确内容最多 200 字。"), field="reason")
+    if len(reason) > MAX_REASON:
+        raise CorrectionError(_l("理由最多 500 字。"), field="reason")
     path = None
     if evidence:
         extension = _evidence_extension(evidence, max_bytes)
@@ -91,6 +110,22 @@ def for_account(account):
                 .order_by(CorrectionRequest.created_at.desc(), CorrectionRequest.id.desc()))
 
 
+def queue(status: str, page: int = 1, per_page: int = PER_PAGE):
+    """One page of the requests in `status`, oldest first: (items, how many in all,
+    the page shown: a page past the end shows the last one)."""
+    query = CorrectionRequest.select().where(CorrectionRequest.status == status)
+    total = query.count()
+    page = min(max(page, 1), max(-(-total // per_page), 1))
+    items = list(query.order_by(CorrectionRequest.created_at, CorrectionRequest.id)
+                 .paginate(page, per_page))
+    return items, total, page
+
+
+def pending_count() -> int:
+    return CorrectionRequest.select().where(
+        CorrectionRequest.status == CorrectionRequest.PENDING).count()
+
+
 def pending_fields(kind: Kind, record: Record) -> set:
     return {request.field for request in CorrectionRequest.select().where(
         CorrectionRequest.kind == kind.key, CorrectionRequest.record_id == record.id,
@@ -103,16 +138,24 @@ DERIVED = {"certificate_number": ("certificate_key",), "school_number": ("school
 
 
 def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: str, postman,
-           ip: str = "") -> CorrectionRequest:
-    """Adopt (the record changes, with an audit entry) or decline with a reason."""
+           ip: str = "", value: str | None = None) -> CorrectionRequest:
+    """Adopt (the record changes, with an audit entry) or decline with a reason.
+
+    `value`, when given, is the registrar's amended value (the student typed
+    「毕业了」, the registrar adopts 毕业); empty means the value as the student
+    typed it. Either must pass the record's rules; a broken rule is reported
+    beside the `value` field and nothing is written."""
     reply = (reply or "").strip()
+    typed = (value or "").strip()
     if correction.status != CorrectionRequest.PENDING:
         raise CorrectionError(_l("这条更正申请已经处理过了。"))
     if not approve and not reply:
         raise CorrectionError(_l("不采纳时必须写明理由。"), field="reply")
     kind = KINDS[correction.kind]
+    column = kind.column(correction.field)
     status = CorrectionRequest.APPROVED if approve else CorrectionRequest.REJECTED
     decided_at = utcnow()
+    adopted = None
     with db.atomic():
         # The first write, guarded by the status read: of two decisions at once,
         # the second finds nothing pending and changes nothing.
@@ -123,36 +166,53 @@ def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: s
                                         ).execute():
             raise CorrectionError(_l("这条更正申请已经处理过了。"))
         if approve:
-            record = kind.model.get_by_id(correction.record_id)
-            raw = {column.attr: display_value(record, column) for column in kind.columns}
-            raw[correction.field] = correction.proposed_value
-            values, problems = clean_values(kind, raw)
-            if problems:
-                raise CorrectionError(_l("按记录的规则，新的内容不能采用：%(problems)s",
-                                         problems="；".join(f"{h}：{m}" for h, m in problems)))
-            old = display_value(record, kind.column(correction.field))
-            changed = [correction.field, *DERIVED.get(correction.field, ())]
-            for attr in changed:
-                setattr(record, attr, values.get(attr))
-            record.updated_at = utcnow()
-            # Only the corrected field (with its look-up columns) and the update date.
-            fields = kind.model._meta.fields
-            record.save(only=[fields[name] for name in (*changed, "updated_at", *(
-                fields[attr].index_name for attr in changed
-                if getattr(fields[attr], "index_name", None)))])
-            audit.log("record.corrected", actor=actor, ip=ip, account=correction.account,
-                           detail=f"{kind.key}:{record.id}:{correction.field}: {old} -> "
-                                  f"{display_value(record, kind.column(correction.field))} "
-                                  f"(request {correction.id})")
+            adopted = _adopt(correction, kind, column, typed or correction.proposed_value,
+                             amended=bool(typed) and typed != correction.proposed_value,
+                             actor=actor, ip=ip)
         correction.status, correction.reply = status, reply or None
         correction.decided_at, correction.decided_by, correction.pending_key = decided_at, actor, None
         if not approve:
             audit.log("correction.rejected", actor=actor, ip=ip, account=correction.account,
-                           detail=str(correction.id))
+                      detail=str(correction.id))
+    shown = identity.mask_id(adopted) if adopted and column.type == "id_number" else adopted
     try:
         accounts.notify(correction.account, "correction_decided.txt", postman=postman,
-                        kind=kind.label, field=kind.column(correction.field).header,
-                        approved=approve, reply=reply)
+                        kind=kind.label, field=column.header, approved=approve, reply=reply,
+                        value=shown)
     except messaging.MessagingError:
         pass  # the decision stands; the student sees it on 我的更正申请
     return correction
+
+
+def _adopt(correction: CorrectionRequest, kind: Kind, column: Column, typed: str, *,
+           amended: bool, actor: str, ip: str) -> str:
+    """Write the adopted value into its one column (with its look-up columns) and
+    the record's update date; one audit entry with the old and new value."""
+    record = kind.model.get_or_none(kind.model.id == correction.record_id)
+    if record is None:
+        raise CorrectionError(_l("这条记录已不存在，不能采纳。"))
+    raw = {c.attr: display_value(record, c) for c in kind.columns}
+    raw[correction.field] = typed
+    values, problems = clean_values(kind, raw)
+    if problems:
+        raise CorrectionError(_l("按记录的规则，新的内容不能采用：%(problems)s",
+                                 problems="；".join(f"{h}：{m}" for h, m in problems)),
+                              field="value")
+    old = display_value(record, column)
+    changed = [correction.field, *DERIVED.get(correction.field, ())]
+    fields = kind.model._meta.fields
+    update = {fields[attr]: values.get(attr) for attr in changed}
+    for attr in changed:
+        index_name = getattr(fields[attr], "index_name", None)
+        if index_name:
+            update[fields[index_name]] = values.get(index_name)
+    update[fields["updated_at"]] = utcnow()
+    # Only the corrected column, its look-up columns and the update date.
+    kind.model.update(update).where(kind.model.id == record.id).execute()
+    new = format_value(column, values.get(correction.field))
+    audit.log("record.corrected", actor=actor, ip=ip, account=correction.account,
+              detail=f"{kind.key}:{record.id}:{correction.field}: {old} -> {new} "
+                     f"(request {correction.id}{', amended by the registrar' if amended else ''})",
+              changes=audit.field_changes(kind.key, record.id, {correction.field: old},
+                                          {correction.field: new}))
+    return new

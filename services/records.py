@@ -29,7 +29,11 @@ def records_of(account_id: int, kind: Kind):
 
 
 def display_value(record: Record, column: Column) -> str:
-    value = getattr(record, column.attr)
+    return format_value(column, getattr(record, column.attr))
+
+
+def format_value(column: Column, value) -> str:
+    """A stored value (as `columns.clean` returns it) as a page shows it."""
     if value is None or value == "":
         return ""
     if column.type == "date":

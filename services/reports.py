@@ -265,6 +265,32 @@ def api_body(found: Lookup) -> dict:
     return body
 
 
+def withdraw_valid(account, record_ids: dict, *, actor: str, ip: str = "", why: str = "",
+                   now=None) -> list:
+    """The school withdraws `account`'s valid reports on these records
+    ({kind key: [record id, …]}), e.g. when an approved appeal moves the records'
+    ID number to someone else. Expired and closed reports stay as they are. Each
+    report is written by a guarded UPDATE (a report closed meanwhile stays closed)
+    with one audit entry; the caller's transaction holds it all together."""
+    now = now or utcnow()
+    withdrawn = []
+    for kind_key, ids in record_ids.items():
+        if not ids:
+            continue
+        valid = Report.select().where(
+            Report.account == account, Report.kind == kind_key, Report.record_id.in_(list(ids)),
+            Report.closed_at.is_null(), Report.withdrawn_at.is_null(), Report.expires_at > now)
+        for report in valid.order_by(Report.id):
+            if Report.update(withdrawn_at=now).where(
+                    Report.id == report.id, Report.closed_at.is_null(),
+                    Report.withdrawn_at.is_null()).execute():
+                report.withdrawn_at = now
+                audit.log("report.withdrawn", account=account, actor=actor, ip=ip,
+                          detail=f"{report.id}" + (f" ({why})" if why else ""))
+                withdrawn.append(report)
+    return withdrawn
+
+
 def for_account(account):
     return list(Report.select().where(Report.account == account)
                 .order_by(Report.issued_at.desc(), Report.id.desc()))

@@ -7,13 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
 
-from forms import ConfirmationRequestForm, CorrectionForm, NumberCheckForm, RecordBindForm
+from forms import ConfirmationRequestForm, NumberCheckForm, RecordBindForm, correction_form
 from models import CorrectionRequest
 from services import binding, identity, records
 from services import corrections as correction_service
 from services.columns import KINDS
-from views import (client_ip, form_error, label_for, leave_to, limit_posts, postman, record_kind,
-                   render_component, send_private_file, settings, upload_limit)
+from views import (client_ip, form_error, is_htmx, label_for, leave_to, limit_posts, postman,
+                   record_kind, render_component, send_private_file, settings, upload_limit)
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
@@ -106,15 +106,35 @@ def photo(kind_key, record_id):
 @upload_limit("APPEAL_PHOTO_MAX_BYTES")
 @limit_posts("RATELIMIT_FORM")
 def correct(kind_key, record_id):
+    """One form; 正确的内容 is the chosen field's own input (a select for choices, a
+    date input for dates). With htmx, changing the field swaps in its input
+    (GET ?field=…); without JavaScript, 改填这一项 posts the choice and the page
+    comes back with that field's input (nothing is filed)."""
     kind = record_kind(kind_key)
     record = get_object_or_404(kind.model, kind.model.id == record_id,
                                records.visible_to(kind, current_user.id))
-    # A link may name the field to correct (?field=major).
-    form = CorrectionForm(field=request.args.get("field"))
     pending = correction_service.pending_fields(kind, record)
-    form.field.choices = [(column.attr, label_for(column)) for column in kind.columns
-                          if column.attr not in pending]
-    if form.validate_on_submit():
+    choices = [(column.attr, label_for(column)) for column in kind.columns
+               if column.attr not in pending]
+    # A link may name the field to correct (?field=major); a post names it in the form.
+    chosen = (request.form if request.method == "POST" else request.args).get("field")
+    if chosen not in dict(choices):
+        chosen = choices[0][0] if choices else None
+    column = kind.column(chosen) if chosen else None
+    form_class = correction_form(column, _current_hint(record, column))
+    # The field whose input the page showed: a value typed into another field's
+    # input (the field changed without JavaScript) is never filed.
+    shown_for = request.form.get("shown_for") if request.method == "POST" else None
+    switched = shown_for is not None and shown_for != chosen
+    choosing = request.method == "POST" and bool(request.form.get("choose"))
+    if switched:
+        form = form_class(formdata=None, field=chosen, reason=request.form.get("reason", ""))
+    else:
+        form = form_class(field=chosen)
+    form.field.choices = choices
+    if switched and not choosing:
+        form.proposed_value.errors = [_("请按新选的项目填写正确的内容。")]
+    elif not choosing and form.validate_on_submit():
         upload = form.evidence.data
         try:
             correction_service.file_request(
@@ -127,9 +147,25 @@ def correct(kind_key, record_id):
         else:
             flash(_("更正申请已提交，学校处理后会在“我的更正申请”中答复。记录在处理前保持不变。"), "info")
             return leave_to(url_for(".corrections"))
+    if request.method == "GET" and is_htmx() and request.headers.get("HX-Target") == "proposed-input":
+        # The field select changed: only its input (the rest of the form stays as typed).
+        return render_component("records/correct.html", "records/_proposed_input.html",
+                                kind=kind, record=record, form=form, column=column)
     return render_component("records/correct.html", "records/_correct.html", kind=kind,
-                            record=record, form=form,
-                            status=422 if form.is_submitted() else 200)
+                            record=record, form=form, column=column,
+                            status=200 if choosing or not form.is_submitted() else 422)
+
+
+def _current_hint(record, column):
+    """What the record holds now, under the input (an ID number masked)."""
+    if column is None:
+        return None
+    value = records.display_value(record, column)
+    if not value:
+        return _("记录中这一项现在是空的。")
+    if column.type == "id_number":
+        value = identity.mask_id(value)
+    return _("记录中现在是「%(value)s」。", value=value)
 
 
 @bp.get("/corrections")

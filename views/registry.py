@@ -5,14 +5,15 @@ page that changes records or decides for a student.
 import io
 import json
 
-from flask import Blueprint, abort, current_app, flash, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, g, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from playhouse.flask_utils import get_object_or_404
 
 from forms import (AdminDecisionForm, AdminImportForm, ImportBatchForm, RecordAssignForm,
-                   RecordRestoreForm, RecordUnbindForm, RecordWithdrawForm, record_form)
+                   RecordRestoreForm, RecordUnbindForm, RecordWithdrawForm, admin_correction_form,
+                   record_form)
 from models import Account, Appeal, BindRequest, CorrectionRequest
 from services import appeals as appeal_service
 from services import binding as binding_service
@@ -31,39 +32,68 @@ staff.restrict(bp, Account.KEEPER_ROLES)
 
 # --- 更正申请 ---------------------------------------------------------------------
 
+@bp.app_context_processor
+def _queue_counts():
+    return {"queue_counts": queue_counts}
+
+
+def queue_counts() -> dict:
+    """Pending corrections and appeals, for the admin header: two COUNT queries,
+    run only when a keeper's staff page draws the header, once per request."""
+    if "queue_counts" not in g:
+        g.queue_counts = {"corrections": correction_service.pending_count(),
+                          "appeals": appeal_service.pending_count()}
+    return g.queue_counts
+
+
+def _page() -> int:
+    return max(request.args.get("page", 1, type=int), 1)
+
+
 @bp.get("/corrections")
 def corrections():
     status = request.args.get("status", CorrectionRequest.PENDING)
     if status not in (CorrectionRequest.PENDING, CorrectionRequest.APPROVED, CorrectionRequest.REJECTED):
         status = CorrectionRequest.PENDING
-    items = list(CorrectionRequest.select().where(CorrectionRequest.status == status)
-                 .order_by(CorrectionRequest.created_at, CorrectionRequest.id).limit(500))
+    items, total, page = correction_service.queue(status, _page())
     return render_component("admin/corrections.html", "admin/_corrections.html",
-                            items=items, filter_status=status, kinds=KINDS)
+                            items=items, total=total, page_number=page,
+                            per_page=correction_service.PER_PAGE, filter_status=status, kinds=KINDS)
 
 
 @bp.route("/corrections/<int:request_id>", methods=["GET", "POST"])
 @limit_posts("RATELIMIT_FORM")
 def correction(request_id):
     item = get_object_or_404(CorrectionRequest, CorrectionRequest.id == request_id)
-    form = AdminDecisionForm()
+    kind = KINDS[item.kind]
+    column = kind.column(item.field)
+    record = kind.model.get_or_none(kind.model.id == item.record_id)
+    form = admin_correction_form(column)(value=_adoptable(item, record, column))
     if form.validate_on_submit():
+        approve = form.decision.data == "approve"
         try:
-            correction_service.decide(item, form.decision.data == "approve", form.reply.data,
+            correction_service.decide(item, approve, form.reply.data,
                                       actor=current_user.username, postman=postman(),
-                                      ip=client_ip())
+                                      ip=client_ip(), value=form.value.data if approve else None)
         except correction_service.CorrectionError as error:
             form_error(form, error, "reply")
         else:
             flash(_("已处理更正申请 #%(id)s。", id=item.id), "info")
             return leave_to(url_for(".corrections"))
-    kind = KINDS[item.kind]
-    record = kind.model.get_or_none(kind.model.id == item.record_id)
     return render_component("admin/correction.html", "admin/_correction.html",
-                            item=item, kind=kind, record=record,
+                            item=item, kind=kind, record=record, column=column,
                             record_summary=summary(record) if record else "",
-                            field_label=label_for(kind.column(item.field)), form=form,
+                            field_label=label_for(column), form=form,
                             status=422 if form.is_submitted() else 200)
+
+
+def _adoptable(item, record, column) -> str:
+    """The student's value in the column's own form, to start the registrar's
+    input with; empty when it breaks the column's rule (a choice to pick)."""
+    try:
+        return correction_service.checked_value(record, column, item.proposed_value, "value")
+    except correction_service.CorrectionError:
+        return ""
 
 
 @bp.get("/corrections/<int:request_id>/evidence")
@@ -81,9 +111,9 @@ def appeals():
     status = request.args.get("status", Appeal.PENDING)
     if status not in (Appeal.PENDING, Appeal.APPROVED, Appeal.REJECTED):
         status = Appeal.PENDING
-    items = list(Appeal.select().where(Appeal.status == status)
-                 .order_by(Appeal.created_at, Appeal.id).limit(500))
+    items, total, page = appeal_service.queue(status, _page())
     return render_component("admin/appeals.html", "admin/_appeals.html", items=items,
+                            total=total, page_number=page, per_page=appeal_service.PER_PAGE,
                             filter_status=status)
 
 

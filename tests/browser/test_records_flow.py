@@ -67,6 +67,8 @@ def test_register_bind_old_diploma_and_request_a_correction(page, live_server, d
     page.get_by_role("link", name="信息有误").click()
     expect(page.get_by_role("heading", name="信息有误")).to_be_visible()
     page.get_by_label("有误的项目").select_option(label="专业")
+    # The field's own input comes in (htmx) before anything is typed into it.
+    expect(page.locator('#proposed-input input[name="shown_for"]')).to_have_value("major")
     page.get_by_label("正确的内容").fill("机械制造工艺与设备")
     page.get_by_label("理由").fill("与毕业证书原件上的专业名称不一致。")
     page.get_by_label("证明材料（可选）").set_input_files(evidence_png)

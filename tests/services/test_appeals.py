@@ -1,4 +1,5 @@
 """申诉: deciding an appeal frees the ID number and tells both people."""
+import datetime
 import io
 
 import pytest
@@ -166,3 +167,74 @@ def test_no_answer_after_the_decision(app, client, squatter, db):
     assert "学校核实后没有通过" in page and "照片看不清" not in page and appeal.reference not in page
     response = holder.post(f"/account/appeals/{appeal.id}/answer", data={"answer": "补充"})
     assert response.status_code == 422 and "已经处理" in response.get_data(as_text=True)
+
+
+# --- reports on the moved records are withdrawn (issue 10, queues) ------------------
+
+def report_on(owner, kind, record, *, expires_in_days=30, closed=False):
+    from models import Report, utcnow
+    from services import reports
+    now = utcnow()
+    return Report.create(account=owner, kind=kind, record_id=record.id, code=reports.new_code(),
+                         snapshot="{}", issued_at=now - datetime.timedelta(days=40),
+                         expires_at=now + datetime.timedelta(days=expires_in_days),
+                         closed_at=now - datetime.timedelta(days=1) if closed else None)
+
+
+def test_approval_withdraws_the_previous_holders_valid_reports(app, client, squatter, make_record,
+                                                               outbox, db):
+    from models import Report
+    from services import reports
+    diploma = make_record("diploma", name="周八", account=squatter.id)
+    degree = make_record("degree", name="周八", account=squatter.id)
+    # A record bound to the squatter under another ID number stays theirs.
+    own = make_record("enrollment", name="周八", account=squatter.id, id_number=resident_id(),
+                      birth_date="2001-02-03", gender="男")
+    valid = report_on(squatter, "diploma", diploma)
+    also_valid = report_on(squatter, "degree", degree)
+    expired = report_on(squatter, "diploma", diploma, expires_in_days=-3)
+    closed = report_on(squatter, "degree", degree, closed=True)
+    untouched = report_on(squatter, "enrollment", own)
+    appeal = file_appeal(client)
+    decide(app, appeal, True, "")
+
+    def state(report):
+        return reports.status_of(Report.get_by_id(report.id))
+    assert (state(valid), state(also_valid)) == ("withdrawn", "withdrawn")
+    assert Report.get_by_id(valid.id).withdrawn_at == Appeal.get_by_id(appeal.id).decided_at
+    assert (state(expired), state(closed), state(untouched)) == ("expired", "closed", "valid")
+    assert reports.lookup(valid.code).outcome == reports.WITHDRAWN
+    # Verifiers are refused like for any report that no longer counts (wording: issue 10, reports).
+    assert client.get(f"/verify/{valid.code}").status_code == 410
+    assert client.get(f"/api/v1/reports/{valid.code}").get_json() == {"status": "withdrawn"}
+    withdrawn = AuditEntry.select().where(AuditEntry.action == "report.withdrawn")
+    assert sorted(int(e.detail.split()[0]) for e in withdrawn) == sorted([valid.id, also_valid.id])
+    assert {e.account_id for e in withdrawn} == {squatter.id}
+    # Both people are told: the holder (SMS, naming the withdrawn reports), the appellant (e-mail).
+    sms, mail = outbox.messages()[-2:]
+    assert sms["to"] == "13812345678" and "2 份在线验证报告" in sms["body"]
+    assert "学历证书电子注册备案表" in sms["body"] and "学位在线验证报告" in sms["body"]
+    assert mail["to"] == "zhou@example.com" and "已通过" in mail["body"]
+    assert "报告" not in mail["body"]   # nothing about the previous holder's reports
+    # The record is free for a new report once bound to the appellant.
+    assert reports.current_report("diploma", diploma.id) is None
+
+
+def test_a_rejected_appeal_withdraws_nothing(app, client, squatter, make_record, outbox, db):
+    from services import reports
+    diploma = make_record("diploma", name="周八", account=squatter.id)
+    valid = report_on(squatter, "diploma", diploma)
+    decide(app, file_appeal(client), False, "照片看不清证件号码")
+    assert reports.lookup(valid.code).outcome == reports.VALID
+
+
+def test_no_reports_no_mention(app, client, squatter, outbox, db):
+    decide(app, file_appeal(client), True, "")
+    sms = outbox.messages()[-2]
+    assert sms["channel"] == "sms" and "报告" not in sms["body"]
+
+
+def test_appeal_queue_and_count(client, db):
+    file_appeal(client)
+    items, total, page = appeals.queue(Appeal.PENDING)
+    assert (len(items), total, page) == (1, 1, 1) and appeals.pending_count() == 1

@@ -201,3 +201,73 @@ def test_other_students_evidence_is_404(app, signed_in, my_record, make_account,
     other.post("/login", data={"login": "li@example.edu.cn", "password": PASSWORD})
     assert other.get(f"/records/corrections/{CorrectionRequest.get().id}/evidence").status_code == 404
     assert "汉语言文学（师范）" not in text(other.get("/records/corrections"))
+
+
+# --- the field's own input, checked before filing (issue 10, queues) -----------------
+
+@pytest.mark.parametrize("headers", [{}, HX])
+def test_the_correction_form_uses_the_fields_own_input(signed_in, my_record, headers):
+    url = f"/records/diploma/{my_record.id}/correct"
+    choice = text(signed_in.get(url, query_string={"field": "level"}, headers=headers))
+    assert ('<html' in choice) is not bool(headers)
+    value = choice.split('id="proposed-input"')[1]
+    assert '<select aria-describedby="proposed-value-hint" id="proposed-value" name="proposed_value">' in value
+    assert '<option value="硕士研究生">硕士研究生</option>' in value and "记录中现在是「本科」" in value
+    assert '<input type="hidden" name="shown_for" value="level">' in value
+    dated = text(signed_in.get(url, query_string={"field": "graduation_date"}, headers=headers))
+    assert 'type="date"' in dated.split('id="proposed-input"')[1]
+    plain = text(signed_in.get(url, query_string={"field": "major"}, headers=headers))
+    assert 'id="proposed-value" name="proposed_value" type="text"' in plain
+    # With htmx, the field select fetches its input when it changes, and only that.
+    select = choice.split('<select', 1)[1].split(">", 1)[0]
+    assert f'hx-get="{url}"' in select and 'hx-target="#proposed-input"' in select
+    swapped = signed_in.get(url, query_string={"field": "completion"},
+                            headers={**HX, "HX-Target": "proposed-input"})
+    assert swapped.status_code == 200 and text(swapped).lstrip().startswith('<div id="proposed-input">')
+    assert '<option value="肄业">肄业</option>' in text(swapped) and 'name="reason"' not in text(swapped)
+
+
+@pytest.mark.parametrize("headers", [{}, HX])
+@pytest.mark.parametrize("field, proposed, message", [
+    ("level", "大专", "不是可选的值"),
+    ("graduation_date", "2019-02-30", "不存在"),
+    ("id_number", "110105194912310021", "校验"),
+])
+def test_an_invalid_proposed_value_is_refused_before_filing(signed_in, my_record, db, headers,
+                                                            field, proposed, message):
+    response = signed_in.post(f"/records/diploma/{my_record.id}/correct", headers=headers,
+                              data=dict(field=field, shown_for=field, proposed_value=proposed,
+                                        reason="与毕业证书不一致"),
+                              content_type="multipart/form-data")
+    assert response.status_code == 422
+    beside = text(response).split('id="field-proposed-value"')[1].split("</div>")[0]
+    assert message in beside and 'id="proposed-value-error"' in beside
+    assert CorrectionRequest.select().count() == 0
+
+
+def test_a_typed_date_is_filed_in_its_stored_form(signed_in, my_record, db):
+    response = correct(signed_in, my_record, field="graduation_date", shown_for="graduation_date",
+                       proposed_value="2019/6/30")
+    assert response.status_code == 303
+    assert CorrectionRequest.get().proposed_value == "2019-06-30"
+
+
+def test_without_javascript_the_field_is_chosen_first(signed_in, my_record, db):
+    url = f"/records/diploma/{my_record.id}/correct"
+    page = text(signed_in.get(url))
+    assert '<noscript><p class="actions"><button type="submit" name="choose" value="1">' in page
+    # 改填这一项: the page comes back with the chosen field's input; nothing is filed.
+    chosen = signed_in.post(url, data=dict(field="completion", shown_for="name", choose="1",
+                                           proposed_value="张三丰", reason="证书上是毕业"))
+    assert chosen.status_code == 200
+    value = text(chosen).split('id="proposed-input"')[1]
+    assert '<select' in value and '<option value="肄业">肄业</option>' in value
+    assert "张三丰" not in value and "证书上是毕业" in text(chosen)
+    # Submitted at once after changing the field: refused, never filed as the new field.
+    switched = signed_in.post(url, data=dict(field="completion", shown_for="name",
+                                             proposed_value="张三丰", reason="证书上是毕业"))
+    assert switched.status_code == 422 and "请按新选的项目填写正确的内容" in text(switched)
+    assert CorrectionRequest.select().count() == 0
+    done = signed_in.post(url, data=dict(field="completion", shown_for="completion",
+                                         proposed_value="结业", reason="证书上是结业"))
+    assert done.status_code == 303 and CorrectionRequest.get().proposed_value == "结业"
