@@ -12,7 +12,7 @@ from wtforms import (BooleanField, PasswordField, RadioField, SelectField, Strin
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
-from services import identity, reports
+from services import identity, reports, staff_accounts
 
 ID_TYPE_CHOICES = [SelectChoice(identity.RESIDENT_ID, _l("居民身份证")),
                    SelectChoice(identity.OTHER_ID, _l("其他（护照、港澳台居民证件等）"))]
@@ -318,6 +318,18 @@ class StaffCreateForm(PortalForm):
     role = SelectField(_l("角色"), choices=STAFF_ROLE_CHOICES, invalid_choice_message=CHOOSE_ROLE)
     password = PasswordField(_l("初始密码"), description=_l(
         "至少 8 位，须包含字母和数字，不能包含用户名。请当面告诉本人；首次登录时需要设置动态验证码。"))
+
+    # Every field checked at once (the service checks again when it creates).
+    def validate_username(self, field):
+        try:
+            field.data = staff_accounts.normalize_username(field.data)
+        except staff_accounts.StaffError as error:
+            raise ValidationError(str(error)) from None
+
+    def validate_password(self, field):
+        problem = identity.password_problem(field.data or "", username=self.username.data or "")
+        if problem:
+            raise ValidationError(str(problem))
 
 
 class StaffRoleForm(PortalForm):

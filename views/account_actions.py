@@ -53,14 +53,19 @@ def may_act(account) -> bool:
     return current_user.is_admin if account.is_staff else not account.is_staff
 
 
+def _names(account) -> list[str]:
+    names = ["unlock", "sessions_end", "enable" if account.is_disabled else "disable"]
+    if account.is_staff and account.id == current_user.id:
+        names = [name for name in names if name != "disable"]  # nobody disables themselves
+    return names
+
+
 def available(account, forms=None):
     """The actions the signed-in staff member may take on `account` now (None: none).
     `forms` holds a posted form to show again with its errors."""
     if account is None or not may_act(account):
         return None
-    names = ["unlock", "sessions_end", "enable" if account.is_disabled else "disable"]
-    if account.is_staff and account.id == current_user.id:
-        names = [name for name in names if name != "disable"]  # nobody disables themselves
+    names = _names(account)
     prefix = "management.staff_" if account.is_staff else "registry.account_"
     forms = forms or {}
     return Actions(state=accounts.access_state(account), items=[
@@ -86,6 +91,10 @@ def act(account, name: str, do, *, page: str, done_url: str, **context):
             message = do(form)
         except accounts.AccountError as error:
             put_error(form, error, default_field)
+            if name not in _names(account):
+                # Someone else acted first (disabled, enabled): this form is gone
+                # from the partial, so its message goes to the flash area.
+                flash(str(error), "warning")
         else:
             flash(message, "info")
             if is_htmx():
