@@ -51,8 +51,10 @@ def role_changes(account_id: int, old: str, new: str) -> dict:
     return {"account": account_id, "fields": {"role": [old, new]}}
 
 
-def create(username: str, role: str, password: str, *, actor: Account, ip: str = "") -> Account:
-    """A new staff account; its owner enrols the second factor at the first login."""
+def create(username: str, role: str, password: str, *, actor: Account | None,
+           ip: str = "") -> Account:
+    """A new staff account; its owner enrols the second factor at the first login.
+    `actor` None is the server's shell (seed-demo), like `create-admin`."""
     username = normalize_username(username)
     if role not in Account.STAFF_ROLES:
         raise StaffError(_l("请选择角色。"), field="role")
@@ -62,9 +64,11 @@ def create(username: str, role: str, password: str, *, actor: Account, ip: str =
     password_hash = accounts.hash_password(password)
     try:
         with write_transaction():
-            _acting_admins(actor)
+            if actor is not None:
+                _acting_admins(actor)
             account = Account.create(username=username, role=role, password_hash=password_hash)
-            audit.log("staff.created", account=account, actor=actor.username, ip=ip,
+            audit.log("staff.created", account=account, actor=actor.username if actor else "cli",
+                      ip=ip,
                       changes=role_changes(account.id, "", role))
     except IntegrityError:
         raise StaffError(_l("该用户名已被使用，请换一个。"), field="username") from None
