@@ -437,7 +437,8 @@ def unlock(account: Account, *, actor: str, ip: str = "") -> int:
     """解除锁定: every login pause of the account ends. Returns how many were lifted."""
     with db.atomic():
         lifted = lift_throttles(account)
-        audit.log("account.unlocked", account=account, detail=f"{lifted}", actor=actor, ip=ip)
+        audit.log("account.unlocked", account=account, detail=f"{lifted} lifted", actor=actor,
+                  ip=ip)
     return lifted
 
 
@@ -445,7 +446,7 @@ def end_sessions(account: Account, *, actor: str, ip: str = "") -> int:
     """结束全部会话: every device of the account is logged out at once."""
     with db.atomic():
         ended = end_all_login_sessions(account.id)
-        audit.log("account.sessions_ended", account=account, detail=f"{ended}",
+        audit.log("account.sessions_ended", account=account, detail=f"{ended} ended",
                   actor=actor, ip=ip)
     return ended
 

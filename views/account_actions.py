@@ -50,7 +50,7 @@ def may_act(account) -> bool:
     """学籍管理员 and 管理员 act on students; only a 管理员 acts on staff accounts."""
     if not (current_user.is_authenticated and current_user.keeps_records):
         return False
-    return current_user.is_admin if account.is_staff else not account.is_staff
+    return current_user.is_admin if account.is_staff else True
 
 
 def _names(account) -> list[str]:
@@ -62,7 +62,7 @@ def _names(account) -> list[str]:
 
 def available(account, forms=None):
     """The actions the signed-in staff member may take on `account` now (None: none).
-    `forms` holds a posted form to show again with its errors."""
+    `forms` ({action name: form}) holds a posted form to show again with its errors."""
     if account is None or not may_act(account):
         return None
     names = _names(account)
@@ -100,5 +100,5 @@ def act(account, name: str, do, *, page: str, done_url: str, **context):
             if is_htmx():
                 return render_component(page, ANSWER, account=account, **context)
             return redirect(done_url, 303)
-    return render_component(page, ANSWER, account=account, forms={name: form}, status=422,
+    return render_component(page, ANSWER, account=account, account_forms={name: form}, status=422,
                             **context)

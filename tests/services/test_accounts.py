@@ -145,7 +145,7 @@ def test_end_sessions_ends_every_device(db, student):
     assert accounts.load_for_session(first.get_id()) is None
     assert accounts.load_for_session(second.get_id()) is None
     assert Account.get_by_id(student.id).session_version == student.session_version + 1
-    assert _audit("account.sessions_ended")[0].detail == "2"
+    assert _audit("account.sessions_ended")[0].detail == "2 ended"
 
 
 def test_unlock_lifts_every_pause(db, student):
