@@ -15,7 +15,7 @@ from wtforms import (BooleanField, HiddenField, PasswordField, RadioField, Selec
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
-from services import auditlog, identity, reports
+from services import auditlog, identity, reports, staff_accounts
 from services.columns import Kind
 
 ID_TYPE_CHOICES = [SelectChoice(identity.RESIDENT_ID, _l("居民身份证")),
@@ -559,3 +559,58 @@ class CertificateUploadForm(PortalForm):
 class CertificateGenerateForm(PortalForm):
     confirm = BooleanField(_l("我确认：从现在起用新生成的自签名证书签发报告"),
                            validators=[DataRequired(_l("请先勾选确认。"))])
+# --- the school acts on accounts (学籍管理员: students; 管理员: staff) ---------------
+
+STAFF_ROLE_CHOICES = [SelectChoice("admin", _l("管理员")), SelectChoice("registrar", _l("学籍管理员")),
+                      SelectChoice("viewer", _l("查询员"))]
+CHOOSE_ROLE = _l("请选择角色。")
+
+
+def confirm_field(label):
+    """A checkbox that must be ticked: the confirmation of an action on an account."""
+    return BooleanField(label, validators=[InputRequired(_l("请先勾选确认。"))])
+
+
+class StaffCreateForm(PortalForm):
+    username = StringField(_l("用户名"),
+                           description=_l("3–64 位小写字母、数字或 . _ @ -，登录时使用。"))
+    role = SelectField(_l("角色"), choices=STAFF_ROLE_CHOICES, invalid_choice_message=CHOOSE_ROLE)
+    password = PasswordField(_l("初始密码"), description=_l(
+        "至少 8 位，须包含字母和数字，不能包含用户名。请当面告诉本人；首次登录时需要设置动态验证码。"))
+
+    # Every field checked at once (the service checks again when it creates).
+    def validate_username(self, field):
+        try:
+            field.data = staff_accounts.normalize_username(field.data)
+        except staff_accounts.StaffError as error:
+            raise ValidationError(str(error)) from None
+
+    def validate_password(self, field):
+        problem = identity.password_problem(field.data or "", username=self.username.data or "")
+        if problem:
+            raise ValidationError(str(problem))
+
+
+class StaffRoleForm(PortalForm):
+    role = SelectField(_l("新角色"), choices=STAFF_ROLE_CHOICES, invalid_choice_message=CHOOSE_ROLE)
+
+
+class AccountDisableForm(PortalForm):
+    reason = TextAreaField(_l("停用原因"), description=_l(
+        "必填，最多 200 字。账号的主人登录时会看到这段话。停用后该账号在所有设备上立即退出。"))
+
+
+class AccountEnableForm(PortalForm):
+    confirm_enable = confirm_field(_l("确认启用这个账号"))
+
+
+class AccountUnlockForm(PortalForm):
+    confirm_unlock = confirm_field(_l("确认解除这个账号的登录锁定"))
+
+
+class AccountSessionsEndForm(PortalForm):
+    confirm_sessions_end = confirm_field(_l("确认让这个账号在所有设备上退出登录"))
+
+
+class StaffSecondFactorResetForm(PortalForm):
+    confirm_reset = confirm_field(_l("确认重置动态验证码（该账号在所有设备上退出，下次登录重新设置）"))

@@ -19,22 +19,23 @@ kind, including the hard cases the real archive has —
 
 On top of the crowd come three named people to try the portal with
 (`DEMO_PEOPLE`, also listed in README.md), none of them registered, and the
-registrar account `DEMO_ADMIN`. Nobody in here is a real person.
+管理员 account `DEMO_ADMIN` and the 查询员 `DEMO_VIEWER`. Nobody in here is a real person.
 
-The package: people (the three and the registrar), vocabulary (names, majors),
+The package: people (the three and the staff), vocabulary (names, majors),
 generator (numbers and one record of each kind), stories (the data set),
 photos (placeholders for the three). Demo data are no domain rule: services
 never import this package.
 """
 from demo import photos
-from demo.people import DEMO_ADMIN, DEMO_PEOPLE, LI_HUA, MAIMAITI, ZHANG_WEI, ZHANG_WEI_OLD_DIPLOMA
+from demo.people import (DEMO_ADMIN, DEMO_PEOPLE, DEMO_VIEWER, LI_HUA, MAIMAITI, ZHANG_WEI,
+                         ZHANG_WEI_OLD_DIPLOMA)
 from demo.stories import build
 from models import RECORD_MODELS, Account, Diploma, db
-from services import accounts
+from services import accounts, staff_accounts
 from services.columns import KINDS
 
-__all__ = ["seed", "build", "DEMO_ADMIN", "DEMO_PEOPLE", "LI_HUA", "MAIMAITI", "ZHANG_WEI",
-           "ZHANG_WEI_OLD_DIPLOMA"]
+__all__ = ["seed", "build", "DEMO_ADMIN", "DEMO_VIEWER", "DEMO_PEOPLE", "LI_HUA", "MAIMAITI",
+           "ZHANG_WEI", "ZHANG_WEI_OLD_DIPLOMA"]
 
 
 def records_present() -> bool:
@@ -56,6 +57,9 @@ def seed(*, school_names: list, if_empty: bool = False, upload_dir=None) -> str:
     if not Account.select().where(Account.username == DEMO_ADMIN[0]).exists():
         accounts.create_or_reset_admin(*DEMO_ADMIN)
         done.append(f"admin {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
+    if not Account.select().where(Account.username == DEMO_VIEWER[0]).exists():
+        staff_accounts.create(DEMO_VIEWER[0], Account.VIEWER, DEMO_VIEWER[1], actor=None)
+        done.append(f"viewer {DEMO_VIEWER[0]} / {DEMO_VIEWER[1]}")
     if not records_present():
         counts = dict.fromkeys(KINDS, 0)
         with db.atomic():

@@ -1,5 +1,5 @@
 """The three invented people to try the portal with (listed in README.md), and the
-registrar account of the demo installation. None of them is registered.
+staff accounts of the demo installation (a 管理员 and a 查询员). None of them is registered.
 """
 import datetime
 from dataclasses import dataclass, field
@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from services import identity
 
 DEMO_ADMIN = ("registrar", "Demo-2026-office")
+# A 查询员 (front desk): looks people and records up, changes nothing.
+DEMO_VIEWER = ("frontdesk", "Demo-2026-lookup")
 
 
 def resident_id(area: str, birth: datetime.date, sequence: int) -> str:

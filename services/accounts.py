@@ -128,9 +128,16 @@ def browser_family(user_agent: str) -> str:
 
 
 class LoginResult:
-    def __init__(self, account=None, locked_until=None):
+    def __init__(self, account=None, locked_until=None, disabled_reason=None):
         self.account = account
         self.locked_until = locked_until
+        # Set only after a RIGHT password on an account the school disabled: a
+        # wrong password answers as for anyone, so this tells nothing to a guesser.
+        self.disabled_reason = disabled_reason
+
+    @property
+    def disabled(self):
+        return self.disabled_reason is not None
 
     @property
     def ok(self):
@@ -150,9 +157,10 @@ def _throttle_key(account, login: str, ip: str) -> str:
     return crypto.blind_index(f"login-throttle:{who}|{ip}")
 
 
-def lift_throttles(account: Account) -> None:
-    """The owner proved who they are (a password reset): every pause ends."""
-    LoginThrottle.delete().where(LoginThrottle.account == account.id).execute()
+def lift_throttles(account: Account) -> int:
+    """The owner proved who they are (a password reset), or the school unlocked the
+    account: every pause ends. Returns how many throttles were lifted."""
+    return LoginThrottle.delete().where(LoginThrottle.account == account.id).execute()
 
 
 def _count_failure(key: str, account, now: datetime.datetime):
@@ -217,8 +225,15 @@ def authenticate(login: str, password: str, *, ip: str, user_agent: str, postman
                 _alert_owner(account, now, postman)
         return LoginResult(locked_until=locked_until)
     with db.atomic():
+        # Guarded: an account disabled meanwhile (even during the hash) stays out.
+        allowed = Account.update(last_login_at=now).where(
+            Account.id == account.id, Account.disabled_at.is_null()).execute()
+        if not allowed:
+            LoginEvent.create(account=account, ip=ip, user_agent=user_agent[:512], success=False)
+            reason = Account.select(Account.disabled_reason).where(
+                Account.id == account.id).scalar()
+            return LoginResult(disabled_reason=reason or "")
         LoginThrottle.delete().where(LoginThrottle.key == key).execute()
-        Account.update(last_login_at=now).where(Account.id == account.id).execute()
         if _hasher.check_needs_rehash(account.password_hash):
             # Only if the hash is still the one just checked.
             Account.update(password_hash=hash_password(password)).where(
@@ -256,7 +271,7 @@ def load_for_session(user_id: str, now: datetime.datetime | None = None):
         return None
     account_id, version, token = parts
     account = Account.get_or_none(Account.id == int(account_id))
-    if account is None or str(account.session_version) != version:
+    if account is None or str(account.session_version) != version or account.is_disabled:
         return None
     login = LoginSession.get_or_none(LoginSession.token_hash == _token_hash(token),
                                      LoginSession.account == account.id)
@@ -267,6 +282,17 @@ def load_for_session(user_id: str, now: datetime.datetime | None = None):
         LoginSession.update(last_seen_at=now).where(LoginSession.id == login.id).execute()
     account.login_token = token
     return account
+
+
+def end_all_login_sessions(account_id: int, now: datetime.datetime | None = None) -> int:
+    """Every device of the account logged out: the session version moves (by SQL) and
+    every open LoginSession row ends. Returns how many login sessions were open."""
+    now = now or utcnow()
+    with db.atomic():
+        Account.update(session_version=Account.session_version + 1).where(
+            Account.id == account_id).execute()
+        return LoginSession.update(ended_at=now).where(
+            LoginSession.account == account_id, LoginSession.ended_at.is_null()).execute()
 
 
 def end_login_session(account: Account) -> None:
@@ -423,3 +449,93 @@ class Profile:
 def profile(account: Account) -> Profile:
     return Profile(masked_id=identity.mask_id(account.id_number or ""),
                    masked_phone=identity.mask_phone(account.phone or ""))
+
+
+# --- what the school does to an account (学籍管理员 for students, 管理员 for staff) ---
+
+MAX_REASON = 200
+
+
+def unlock(account: Account, *, actor: str, ip: str = "") -> int:
+    """解除锁定: every login pause of the account ends. Returns how many were lifted."""
+    with db.atomic():
+        lifted = lift_throttles(account)
+        audit.log("account.unlocked", account=account, detail=f"{lifted} lifted", actor=actor,
+                  ip=ip)
+    return lifted
+
+
+def end_sessions(account: Account, *, actor: str, ip: str = "") -> int:
+    """结束全部会话: every device of the account is logged out at once."""
+    with db.atomic():
+        ended = end_all_login_sessions(account.id)
+        audit.log("account.sessions_ended", account=account, detail=f"{ended} ended",
+                  actor=actor, ip=ip)
+    return ended
+
+
+def clean_reason(reason: str) -> str:
+    text = " ".join((reason or "").split())
+    if not text:
+        raise AccountError(_l("请写明停用的原因，账号的主人登录时会看到。"), field="reason")
+    if len(text) > MAX_REASON:
+        raise AccountError(_l("原因最多 %(count)s 字。", count=MAX_REASON), field="reason")
+    return text
+
+
+def disable(account: Account, reason: str, *, actor: str, ip: str = "",
+            now: datetime.datetime | None = None) -> None:
+    """停用: the account can no longer log in (the login page gives the reason) and
+    every session ends. One guarded UPDATE: disabling twice at once disables once."""
+    reason = clean_reason(reason)
+    now = now or utcnow()
+    with db.atomic():
+        done = Account.update(disabled_at=now, disabled_reason=reason).where(
+            Account.id == account.id, Account.disabled_at.is_null()).execute()
+        if not done:
+            raise AccountError(_l("该账号已经停用。"), field="reason")
+        end_all_login_sessions(account.id, now)
+        audit.log("account.disabled", account=account, detail=reason,
+                  changes={"account": account.id,
+                           "fields": {"state": ["enabled", "disabled"],
+                                      "disabled_reason": ["", reason]}},
+                  actor=actor, ip=ip)
+    account.disabled_at, account.disabled_reason = now, reason
+
+
+def enable(account: Account, *, actor: str, ip: str = "") -> None:
+    """启用: the account may log in again (its password is unchanged)."""
+    with db.atomic():
+        reason = Account.select(Account.disabled_reason).where(Account.id == account.id).scalar()
+        done = Account.update(disabled_at=None, disabled_reason=None).where(
+            Account.id == account.id, Account.disabled_at.is_null(False)).execute()
+        if not done:
+            raise AccountError(_l("该账号没有停用。"))
+        audit.log("account.enabled", account=account,
+                  changes={"account": account.id,
+                           "fields": {"state": ["disabled", "enabled"],
+                                      "disabled_reason": [reason or "", ""]}},
+                  actor=actor, ip=ip)
+    account.disabled_at = account.disabled_reason = None
+
+
+@dataclass(frozen=True)
+class AccessState:
+    """What the staff see about an account's access: disabled, or its logins paused."""
+    disabled: bool
+    disabled_at: datetime.datetime | None
+    disabled_reason: str
+    paused_until: datetime.datetime | None   # the latest login pause still running
+    failures: int                            # failed logins counted now, all addresses
+
+
+def access_state(account: Account, now: datetime.datetime | None = None) -> AccessState:
+    now = now or utcnow()
+    throttles = LoginThrottle.select().where(
+        LoginThrottle.account == account.id,
+        LoginThrottle.updated_at >= now - FORGET_FAILURES_AFTER)
+    paused = [t.locked_until for t in throttles if t.locked_until and t.locked_until > now]
+    return AccessState(disabled=account.is_disabled, disabled_at=account.disabled_at,
+                       disabled_reason=account.disabled_reason or "",
+                       paused_until=max(paused) if paused else None,
+                       failures=sum(t.failures for t in throttles))

@@ -164,3 +164,30 @@ def test_import_batch_preview_and_commit_on_postgres(app, db_on_pg):
     with pytest.raises(importer.BatchClosed):
         importer.commit(batch.token, actor="office", upload_dir=app.config["UPLOAD_DIR"])
     assert models.Enrollment.select().count() == 1
+def test_two_admins_demoting_each_other_on_postgres(app):
+    """FOR UPDATE on the enabled 管理员 rows: the second transaction waits, then finds
+    that its actor is no longer a 管理员."""
+    from services import staff_accounts
+    from tests.factories import staff_account
+    with models.db.connection_context():
+        alpha, beta = staff_account("alpha"), staff_account("beta")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def demote(actor, target):
+        with app.app_context(), models.db.connection_context():
+            barrier.wait()
+            try:
+                staff_accounts.change_role(target, Account.VIEWER, actor=actor)
+                outcomes.append("done")
+            except staff_accounts.StaffError:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=demote, args=pair) for pair in ((alpha, beta), (beta, alpha))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["done", "refused"]
+    with models.db.connection_context():
+        assert Account.select().where(Account.role == Account.ADMIN).count() == 1

@@ -20,6 +20,7 @@ def login():
         return redirect(url_for("home.index"), 303)
     form = LoginForm()
     message = None
+    disabled = False
     if form.validate_on_submit():
         result = accounts.authenticate(form.login.data, form.password.data,
                                        ip=client_ip(), user_agent=user_agent(),
@@ -29,12 +30,16 @@ def login():
                 "密码输错次数过多，从这个网络登录已锁定，请在 %(until)s 之后再试。"
                 "如果是你本人，可以用“忘记密码”通过短信校验码重设密码，立即解除锁定。",
                 until=format_datetime(result.locked_until, "HH:mm"))
+        elif result.disabled:
+            # Only after the right password: a guess learns nothing from this.
+            message = _("该账号已被学校停用：%(reason)s", reason=result.disabled_reason)
+            disabled = True
         elif not result.ok:
             message = _("用户名或密码不正确。")
         else:
             return _signed_in(result.account, remember=form.remember.data)
     return render_component("auth/login.html", "auth/_login.html", form=form, message=message,
-                            status=422 if form.is_submitted() else 200)
+                            disabled=disabled, status=422 if form.is_submitted() else 200)
 
 
 def _signed_in(account, remember: bool):

@@ -1,6 +1,6 @@
 """学籍管理 for the 学籍管理员 (and the 管理员): correction requests, appeals,
-imports, one record by hand (create, edit, 撤销 / 恢复, bind / unbind) — every
-page that changes records or decides for a student.
+imports, one record by hand (create, edit, 撤销 / 恢复, bind / unbind), students'
+accounts — every page that changes records or decides for a student.
 """
 import io
 import json
@@ -15,6 +15,7 @@ from forms import (AdminDecisionForm, AdminImportForm, ImportBatchForm, RecordAs
                    RecordRestoreForm, RecordUnbindForm, RecordWithdrawForm, admin_correction_form,
                    record_form)
 from models import Account, Appeal, BindRequest, CorrectionRequest
+from services import accounts
 from services import appeals as appeal_service
 from services import binding as binding_service
 from services import identity
@@ -22,12 +23,16 @@ from services import corrections as correction_service
 from services import importer, keeping
 from services.columns import KINDS
 from services.records import kind_of, summary
+from views import account_actions as actions_ui
 from views import (client_ip, form_error, label_for, leave_to, limit_posts, postman,
                    record_kind, render_component, send_private_file, settings, staff,
                    upload_limit)
 
 bp = Blueprint("registry", __name__, url_prefix="/admin")
 staff.restrict(bp, Account.KEEPER_ROLES)
+# The partial admin/_account_actions.html asks which actions the reader may take.
+bp.add_app_template_global(actions_ui.available, "account_actions")
+bp.add_app_template_global(actions_ui.staff_role_label, "staff_role_label")
 
 
 # --- 更正申请 ---------------------------------------------------------------------
@@ -483,3 +488,65 @@ def record_unbind(kind_key, record_id):
         lambda kind, record, form: keeping.unbind(
             kind, record, form.unbind_reason.data, actor=current_user.username, ip=client_ip()),
         lambda kind: _("已解除绑定。"))
+
+
+# --- 学生账号: 解除锁定, 结束全部会话, 停用, 启用 ------------------------------------
+
+def _student(account_id: int) -> Account:
+    """A student's account; staff accounts are the 管理员's (views.management)."""
+    return get_object_or_404(Account, Account.id == account_id, Account.role == Account.STUDENT)
+
+
+def _page_context(account: Account) -> dict:
+    return {"profile": accounts.profile(account)}
+
+
+@bp.get("/accounts/<int:account_id>/actions")
+def account_actions(account_id):
+    account = _student(account_id)
+    return render_component("admin/account_actions.html", actions_ui.ANSWER,
+                            account=account, **_page_context(account))
+
+
+def _act(account_id: int, name: str, do):
+    account = _student(account_id)
+    return actions_ui.act(
+        account, name, lambda form: do(account, form), page="admin/account_actions.html",
+        done_url=url_for(".account_actions", account_id=account.id),
+        **_page_context(account))
+
+
+@bp.post("/accounts/<int:account_id>/unlock")
+@limit_posts("RATELIMIT_FORM")
+def account_unlock(account_id):
+    def do(account, _form):
+        accounts.unlock(account, actor=current_user.username, ip=client_ip())
+        return _("已解除 %(username)s 的登录锁定。", username=account.username)
+    return _act(account_id, "unlock", do)
+
+
+@bp.post("/accounts/<int:account_id>/sessions/end")
+@limit_posts("RATELIMIT_FORM")
+def account_sessions_end(account_id):
+    def do(account, _form):
+        accounts.end_sessions(account, actor=current_user.username, ip=client_ip())
+        return _("%(username)s 已在所有设备上退出登录。", username=account.username)
+    return _act(account_id, "sessions_end", do)
+
+
+@bp.post("/accounts/<int:account_id>/disable")
+@limit_posts("RATELIMIT_FORM")
+def account_disable(account_id):
+    def do(account, form):
+        accounts.disable(account, form.reason.data, actor=current_user.username, ip=client_ip())
+        return _("已停用 %(username)s。", username=account.username)
+    return _act(account_id, "disable", do)
+
+
+@bp.post("/accounts/<int:account_id>/enable")
+@limit_posts("RATELIMIT_FORM")
+def account_enable(account_id):
+    def do(account, _form):
+        accounts.enable(account, actor=current_user.username, ip=client_ip())
+        return _("已启用 %(username)s。", username=account.username)
+    return _act(account_id, "enable", do)

@@ -65,6 +65,8 @@ def test_seeding_twice_adds_nothing(seeded, db):
     assert again == "demo data: already present"
     assert counts() == first
     assert Account.select().where(Account.username == demo.DEMO_ADMIN[0]).count() == 1
+    viewer = Account.get(Account.username == demo.DEMO_VIEWER[0])
+    assert viewer.role == Account.VIEWER and not viewer.is_disabled
 
 
 def test_counts_per_kind(seeded, db):
@@ -76,7 +78,8 @@ def test_counts_per_kind(seeded, db):
 def test_if_empty_skips_a_database_with_records(app, db):
     with app.app_context():
         demo.seed(school_names=app.config["SCHOOL_NAMES"])
-        Account.delete().where(Account.username == demo.DEMO_ADMIN[0]).execute()
+        Account.delete().where(Account.username.in_([demo.DEMO_ADMIN[0],
+                                                     demo.DEMO_VIEWER[0]])).execute()
         assert "skipped" in demo.seed(school_names=app.config["SCHOOL_NAMES"], if_empty=True)
     assert not Account.select().exists()
 

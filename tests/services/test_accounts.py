@@ -80,3 +80,82 @@ def test_login_history_counts_failures_since_the_previous_login(db, student):
                           at=start + datetime.timedelta(minutes=minute))
     history = accounts.login_history(student)
     assert len(history.recent) == 2 and len(history.failures) == 2
+
+
+# --- what the school does to an account -------------------------------------------
+
+def _audit(action):
+    return list(AuditEntry.select().where(AuditEntry.action == action))
+
+
+def test_disable_refuses_logins_after_the_right_password_only(db, student):
+    accounts.disable(student, "  毕业离校，\n账号停用 ", actor="office", ip="10.0.0.9")
+    stored = Account.get_by_id(student.id)
+    assert stored.is_disabled and stored.disabled_reason == "毕业离校， 账号停用"
+    assert stored.session_version == student.session_version + 1
+    right = accounts.authenticate("qian@example.edu.cn", PASSWORD, ip="1.2.3.4", user_agent="t")
+    assert not right.ok and right.disabled and right.disabled_reason == "毕业离校， 账号停用"
+    wrong = accounts.authenticate("qian@example.edu.cn", "wrong-123", ip="1.2.3.4", user_agent="t")
+    assert not wrong.ok and not wrong.disabled and wrong.locked_until is None
+    [entry] = _audit("account.disabled")
+    assert (entry.account_id, entry.actor, entry.ip) == (student.id, "office", "10.0.0.9")
+    assert entry.changes["fields"]["state"] == ["enabled", "disabled"]
+    assert entry.changes["fields"]["disabled_reason"] == ["", "毕业离校， 账号停用"]
+
+
+def test_disable_needs_a_reason_and_happens_once(db, student):
+    for reason in ("", "   ", "长" * 201):
+        with pytest.raises(AccountError) as refused:
+            accounts.disable(student, reason, actor="office")
+        assert refused.value.field == "reason"
+    accounts.disable(student, "冒用", actor="office")
+    with pytest.raises(AccountError, match="已经停用"):
+        accounts.disable(student, "again", actor="office")
+    assert len(_audit("account.disabled")) == 1
+
+
+def test_enable_lets_the_owner_back_in(db, student):
+    with pytest.raises(AccountError, match="没有停用"):
+        accounts.enable(student, actor="office")
+    accounts.disable(student, "核查中", actor="office")
+    accounts.enable(student, actor="office", ip="10.0.0.9")
+    assert not Account.get_by_id(student.id).is_disabled
+    assert accounts.authenticate("qian@example.edu.cn", PASSWORD, ip="1.2.3.4", user_agent="t").ok
+    [entry] = _audit("account.enabled")
+    assert entry.changes["fields"]["disabled_reason"] == ["核查中", ""]
+
+
+def test_a_disabled_account_loses_its_sessions(db, student):
+    token = accounts.start_login_session(student, ip="", user_agent="")
+    assert accounts.load_for_session(student.get_id()) is not None
+    accounts.disable(student, "冒用", actor="office")
+    assert accounts.load_for_session(student.get_id()) is None
+    # Even a cookie naming the new version: a disabled account loads for nobody.
+    stored = Account.get_by_id(student.id)
+    stored.login_token = accounts.start_login_session(stored, ip="", user_agent="")
+    assert token != stored.login_token and accounts.load_for_session(stored.get_id()) is None
+
+
+def test_end_sessions_ends_every_device(db, student):
+    first = Account.get_by_id(student.id)
+    accounts.start_login_session(first, ip="", user_agent="")
+    second = Account.get_by_id(student.id)
+    accounts.start_login_session(second, ip="", user_agent="")
+    assert accounts.end_sessions(student, actor="office") == 2
+    assert accounts.load_for_session(first.get_id()) is None
+    assert accounts.load_for_session(second.get_id()) is None
+    assert Account.get_by_id(student.id).session_version == student.session_version + 1
+    assert _audit("account.sessions_ended")[0].detail == "2 ended"
+
+
+def test_unlock_lifts_every_pause(db, student):
+    for _ in range(accounts.MAX_FAILED_LOGINS):
+        accounts.authenticate("qian@example.edu.cn", "wrong-123", ip="1.2.3.4", user_agent="t")
+    state = accounts.access_state(student)
+    assert state.paused_until is not None and state.failures == accounts.MAX_FAILED_LOGINS
+    assert accounts.authenticate("qian@example.edu.cn", PASSWORD, ip="1.2.3.4",
+                                 user_agent="t").locked_until
+    assert accounts.unlock(student, actor="office") == 1
+    assert accounts.access_state(student).paused_until is None
+    assert accounts.authenticate("qian@example.edu.cn", PASSWORD, ip="1.2.3.4", user_agent="t").ok
+    assert _audit("account.unlocked")[0].actor == "office"

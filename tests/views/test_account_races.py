@@ -146,3 +146,25 @@ def test_a_correction_decided_twice_at_once_is_decided_once(app, student, db, ma
     assert stored.status == winner.status
     major = type(record).get_by_id(record.id).major
     assert major == ("英语" if winner.status == "approved" else "汉语言文学")
+
+
+@pytest.mark.parametrize("how", ["role", "disable"])
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, db, how):
+    """The last enabled 管理员 stays: the rule is checked inside the write transaction."""
+    from tests.factories import signed_in_staff
+    clients = {name: signed_in_staff(app, name, Account.ADMIN) for name in ("alpha", "beta")}
+    ids = {name: Account.get(Account.username == name).id for name in clients}
+
+    def against(actor, target):
+        path, data = ((f"/admin/staff/{ids[target]}/role", {"role": "viewer"}) if how == "role"
+                      else (f"/admin/staff/{ids[target]}/disable", {"reason": "互相停用"}))
+        return lambda: clients[actor].post(path, data=data)
+
+    results = run_together(against("alpha", "beta"), against("beta", "alpha"))
+    assert sorted(r.status_code for r in results) == [303, 422], results
+    loser = text(results[[r.status_code for r in results].index(422)])
+    assert "已不是启用中的管理员" in loser
+    admins = Account.select().where(Account.role == Account.ADMIN, Account.disabled_at.is_null())
+    assert admins.count() == 1
+    action = "staff.role_changed" if how == "role" else "account.disabled"
+    assert AuditEntry.select().where(AuditEntry.action == action).count() == 1
