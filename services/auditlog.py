@@ -29,6 +29,10 @@ ACTION_LABELS = {
     "account.username_recovered": _l("找回用户名"),
     "account.password_reset": _l("忘记密码后重设密码"),
     "account.id_released": _l("证件号码从原账号解除（申诉获批）"),
+    "account.unlocked": _l("解除登录锁定"),
+    "account.sessions_ended": _l("结束全部会话"),
+    "account.disabled": _l("停用账号"),
+    "account.enabled": _l("启用账号"),
     # staff
     "admin.created": _l("创建管理员账号"),
     "admin.password_reset": _l("重设管理员密码"),
@@ -36,6 +40,8 @@ ACTION_LABELS = {
     "admin.login_totp": _l("用动态验证码登录"),
     "admin.login_recovery_code": _l("用恢复码登录"),
     "admin.totp_reset": _l("重置动态验证码"),
+    "staff.created": _l("新建工作人员账号"),
+    "staff.role_changed": _l("修改工作人员角色"),
     "settings.changed": _l("修改系统设置"),
     "signing.rotated": _l("更换报告签名证书"),
     "audit.exported": _l("导出审计日志"),
@@ -66,6 +72,7 @@ ACTION_LABELS = {
     "report.issued": _l("生成在线验证报告"),
     "report.extended": _l("延长报告有效期"),
     "report.closed": _l("关闭报告"),
+    "report.withdrawn": _l("学校撤销报告"),
 }
 
 
