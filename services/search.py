@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from peewee import Cast, Value, fn
 
 import crypto
@@ -124,8 +125,9 @@ def lookups(typed: str) -> Lookups:
             key = identity.certificate_key(folded)
         except identity.IdentityError:
             key = ""
+    if not username:
         try:
-            phone = identity.normalize_phone(folded)
+            phone = identity.normalize_phone(text)
         except identity.IdentityError:
             phone = ""
     return Lookups(name=name, id_numbers=tuple(dict.fromkeys(ids)), identifiers=tuple(identifiers),
@@ -136,28 +138,28 @@ def criteria(*, q="", kind="", year="", level="", major="", status="", bound="")
     """The search from what was typed, or SearchError naming the field that is wrong."""
     q = unicodedata.normalize("NFKC", q or "").strip()
     if len(q) > 100:
-        raise SearchError("查询内容最多 100 个字符。", field="q")
+        raise SearchError(_l("查询内容最多 100 个字符。"), field="q")
     if q and not lookups(q):
-        raise SearchError("无法识别查询内容：请输入姓名、证件号码、学号、证书编号、考生号、用户名或手机号码。",
+        raise SearchError(_l("无法识别查询内容：请输入姓名、证件号码、学号、证书编号、考生号、用户名或手机号码。"),
                           field="q")
     if kind and kind not in ORDER:
-        raise SearchError("请选择记录类型。", field="kind")
+        raise SearchError(_l("请选择记录类型。"), field="kind")
     year_value = None
     year = (year or "").strip() if isinstance(year, str) else year
     if year:
         text = unicodedata.normalize("NFKC", str(year))
         if not re.fullmatch(r"\d{4}", text) or not 1900 <= int(text) <= 2100:
-            raise SearchError("年份应为四位数字，如 2019。", field="year")
+            raise SearchError(_l("年份应为四位数字，如 2019。"), field="year")
         year_value = int(text)
     if level and level not in LEVELS:
-        raise SearchError("请选择层次。", field="level")
+        raise SearchError(_l("请选择层次。"), field="level")
     major = unicodedata.normalize("NFKC", major or "").strip()
     if len(major) > 128:
-        raise SearchError("专业最多 128 个字符。", field="major")
+        raise SearchError(_l("专业最多 128 个字符。"), field="major")
     if status and status not in STATUSES:
-        raise SearchError("请选择学籍状态。", field="status")
+        raise SearchError(_l("请选择学籍状态。"), field="status")
     if bound and bound not in BOUND_CHOICES:
-        raise SearchError("请选择是否已绑定。", field="bound")
+        raise SearchError(_l("请选择是否已绑定。"), field="bound")
     return Criteria(q=q, kind=kind, year=year_value, level=level, major=major, status=status,
                     bound=bound)
 
@@ -353,9 +355,11 @@ class Results:
 
 def _hits(rows) -> list:
     rows = list(rows)
-    owners = {row["account_id"] for row in rows if row["account_id"]}
-    usernames = dict(Account.select(Account.id, Account.username)
-                     .where(Account.id.in_(list(owners))).tuples()) if owners else {}
+    owners = sorted({row["account_id"] for row in rows if row["account_id"]})
+    usernames = {}
+    for start in range(0, len(owners), 10_000):  # under SQLite's bound-parameter limit
+        usernames.update(Account.select(Account.id, Account.username)
+                         .where(Account.id.in_(owners[start:start + 10_000])).tuples())
     hits = []
     for row in rows:
         number = crypto.decrypt(row["id_cipher"]) if row["id_cipher"] else ""
@@ -377,7 +381,8 @@ def search(wanted: Criteria, page: int = 1, per_page: int = PER_PAGE) -> Results
                    per_page=per_page, criteria=wanted)
 
 
-def export(wanted: Criteria, limit: int = EXPORT_LIMIT) -> tuple[list, bool]:
-    """Every hit up to `limit`, and whether there were more (the export was cut)."""
+def export(wanted: Criteria, limit: int | None = None) -> tuple[list, bool]:
+    """Every hit up to `limit` (EXPORT_LIMIT), and whether there were more (the export was cut)."""
+    limit = EXPORT_LIMIT if limit is None else limit
     rows = _rows(wanted, 0, limit + 1)
     return _hits(rows[:limit]), len(rows) > limit
