@@ -209,8 +209,17 @@ def _year_condition(key: str, model, year: int):
     return (column >= datetime.date(year, 1, 1)) & (column < datetime.date(year + 1, 1, 1))
 
 
-def _filters(key: str, model, wanted: Criteria):
-    """The filters as conditions on one kind; False when the kind has no such column."""
+def _residual(column):
+    """`column || ''`: the same value, but no index can serve it. When the results
+    follow a range's index (a name, a 专业 prefix, a year), an equality filter such
+    as 层次 must be checked on the rows that index gives, not steer the database
+    (without statistics, SQLite prefers any equality index and then sorts everything)."""
+    return column.concat("")
+
+
+def _filters(key: str, model, wanted: Criteria, ranged: bool = False):
+    """The filters as conditions on one kind; False when the kind has no such column.
+    `ranged`: the results follow a range's index (see `_residual`)."""
     if wanted.kind and wanted.kind != key:
         return False
     if key == ACCOUNT:
@@ -221,7 +230,8 @@ def _filters(key: str, model, wanted: Criteria):
     if wanted.level:
         if key not in LEVEL_KINDS:
             return False
-        conditions.append(model.level == wanted.level)
+        level = _residual(model.level) if ranged else model.level
+        conditions.append(level == wanted.level)
     if wanted.major:
         if key not in MAJOR_COLUMNS:
             return False
@@ -229,9 +239,11 @@ def _filters(key: str, model, wanted: Criteria):
     if wanted.status:
         if key not in STATUS_KINDS:
             return False
-        conditions.append(model.status == wanted.status)
+        status = _residual(model.status) if ranged else model.status
+        conditions.append(status == wanted.status)
     if wanted.bound:
-        conditions.append(model.account.is_null(wanted.bound == "no"))
+        owner = (model.account + 0) if ranged else model.account
+        conditions.append(owner.is_null(wanted.bound == "no"))
     return conditions
 
 
@@ -260,9 +272,11 @@ MODELS = {ACCOUNT: Account, **{key: kind.model for key, kind in KINDS.items()}}
 
 
 def _part(key: str, wanted: Criteria, found: Lookups | None):
-    """One kind's query, in the order its index gives (no sort step), or None."""
+    """One kind's query, in the order its index gives (no sort step), and the query
+    that counts its rows; None when the kind cannot match."""
     model = MODELS[key]
-    conditions = _filters(key, model, wanted)
+    order = _order(key, model, wanted, found)
+    conditions = _filters(key, model, wanted, ranged=len(order) > 1)
     if conditions is False:
         return None
     if found is not None:
@@ -284,9 +298,10 @@ def _part(key: str, wanted: Criteria, found: Lookups | None):
         _text(model.disabled_at if is_account else model.withdrawn_at).alias("withdrawn"),
     )
     where = _all(conditions)
+    counted = model.select(fn.COUNT(model.id))
     if where is not None:
-        query = query.where(where)
-    return query.order_by(*_order(key, model, wanted, found))
+        query, counted = query.where(where), counted.where(where)
+    return query.order_by(*order), counted
 
 
 def _order(key: str, model, wanted: Criteria, found: Lookups | None):
@@ -303,9 +318,9 @@ def _order(key: str, model, wanted: Criteria, found: Lookups | None):
 
 
 def _parts(wanted: Criteria) -> list:
-    """(kind, query) for each kind that can match, in the order results are listed."""
+    """(kind, query, count query) for each kind that can match, in the order results are listed."""
     found = lookups(wanted.q) if wanted.q else None
-    return [(key, part) for key in ORDER if (part := _part(key, wanted, found)) is not None]
+    return [(key, *part) for key in ORDER if (part := _part(key, wanted, found)) is not None]
 
 
 def _rows(wanted: Criteria, offset: int, limit: int) -> list:
@@ -313,7 +328,7 @@ def _rows(wanted: Criteria, offset: int, limit: int) -> list:
     read from its index in order; a kind passed over whole is counted (one index
     scan) to know how far into the next one the page starts."""
     rows = []
-    for key, query in _parts(wanted):
+    for key, query, counted in _parts(wanted):
         if len(rows) >= limit:
             break
         found = [dict(row, kind=key) for row in
@@ -322,7 +337,7 @@ def _rows(wanted: Criteria, offset: int, limit: int) -> list:
             offset = 0
             rows += found
         elif offset:
-            offset = max(0, offset - query.order_by().count())
+            offset = max(0, offset - counted.scalar())
     return rows
 
 
