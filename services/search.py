@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import Cast, Value, fn
 
 import crypto
-from models import Account, Admission, Aid, Degree, Diploma, Enrollment
+from models import Account
 from services import identity
 from services.columns import KINDS, LEVELS, STATUSES
 from services.errors import ServiceError
