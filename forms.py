@@ -15,7 +15,7 @@ from wtforms import (BooleanField, HiddenField, PasswordField, RadioField, Selec
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
-from services import auditlog, identity, reports, staff_accounts
+from services import auditlog, columns, identity, reports, staff_accounts
 from services.columns import Kind
 
 ID_TYPE_CHOICES = [SelectChoice(identity.RESIDENT_ID, _l("居民身份证")),
@@ -614,3 +614,26 @@ class AccountSessionsEndForm(PortalForm):
 
 class StaffSecondFactorResetForm(PortalForm):
     confirm_reset = confirm_field(_l("确认重置动态验证码（该账号在所有设备上退出，下次登录重新设置）"))
+
+
+class StaffSearchForm(PortalForm):
+    """查询 (a GET form: a search changes nothing, so it needs no CSRF token).
+    services.search checks the values; the kind choices are set by the view."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("查询内容"),
+                    description=_l("姓名（或姓名开头）、证件号码、学号、证书编号、考生号、用户名或手机号码"))
+    kind = SelectField(_l("类型"), validate_choice=False)
+    year = StringField(_l("年份"), description=_l("入学、毕业、授予、录取或发放的年份"))
+    level = SelectField(_l("层次"), validate_choice=False,
+                        choices=[SelectChoice("", _l("全部"))] + [SelectChoice(level, level)
+                                                                 for level in columns.LEVELS])
+    major = StringField(_l("专业"), description=_l("专业名称或其开头"))
+    status = SelectField(_l("学籍状态"), validate_choice=False,
+                         choices=[SelectChoice("", _l("全部"))] + [SelectChoice(status, status)
+                                                                  for status in columns.STATUSES])
+    bound = SelectField(_l("绑定"), validate_choice=False,
+                        choices=[SelectChoice("", _l("全部")), SelectChoice("yes", _l("已绑定账户")),
+                                 SelectChoice("no", _l("未绑定"))])

@@ -52,7 +52,8 @@ class Account(UserMixin, BaseModel):
 
     username = CharField(max_length=254, unique=True)
     role = CharField(max_length=16, default=STUDENT)
-    real_name = CharField(max_length=64, null=True)
+    # Indexed: staff look people up by name (services.search).
+    real_name = CharField(max_length=64, null=True, index=True)
     id_type = CharField(max_length=16, null=True)
     id_number = SensitiveField(unique=True, null=True)
     phone = SensitiveField(index=True, null=True)
@@ -235,7 +236,9 @@ class Record(BaseModel):
     APPROVAL = "approval"
     REGISTRAR = "registrar"
 
-    name = CharField(max_length=64)
+    # Indexed like the filter columns of the kinds below: the registrar's search
+    # (services.search) looks records up by name prefix, level, major, status, year.
+    name = CharField(max_length=64, index=True)
     id_type = CharField(max_length=16, default="居民身份证")
     id_number = SensitiveField(index=True, null=True)
     account = ForeignKeyField(Account, null=True, on_delete="SET NULL")
@@ -256,16 +259,16 @@ class Enrollment(Record):
     birth_date = DateField(null=True)
     ethnicity = CharField(max_length=32, null=True)
     school_name = CharField(max_length=128)
-    level = CharField(max_length=16)
+    level = CharField(max_length=16, index=True)
     department = CharField(max_length=128, null=True)
     class_name = CharField(max_length=64, null=True)
-    major = CharField(max_length=128)
+    major = CharField(max_length=128, index=True)
     student_number = CharField(max_length=32, unique=True)
     study_mode = CharField(max_length=16, null=True)
-    admission_date = DateField(null=True)
+    admission_date = DateField(null=True, index=True)
     duration = CharField(max_length=16, null=True)
     education_category = CharField(max_length=16, null=True)
-    status = CharField(max_length=16)
+    status = CharField(max_length=16, index=True)
     expected_graduation = DateField(null=True)
     photo = CharField(max_length=255, null=True)
 
@@ -276,13 +279,13 @@ class Diploma(Record):
     gender = CharField(max_length=4, null=True)
     birth_date = DateField(null=True)
     school_name = CharField(max_length=128)
-    level = CharField(max_length=16)
-    major = CharField(max_length=128)
+    level = CharField(max_length=16, index=True)
+    major = CharField(max_length=128, index=True)
     duration = CharField(max_length=16, null=True)
     study_mode = CharField(max_length=16, null=True)
     education_category = CharField(max_length=16, null=True)
     admission_date = DateField(null=True)
-    graduation_date = DateField()
+    graduation_date = DateField(index=True)
     completion = CharField(max_length=8)
     certificate_number = CharField(max_length=32, null=True, unique=True)
     school_number = CharField(max_length=32, null=True)
@@ -300,8 +303,8 @@ class Degree(Record):
     birth_date = DateField(null=True)
     awarding_unit = CharField(max_length=128)
     degree = CharField(max_length=64)
-    discipline = CharField(max_length=128)
-    award_date = DateField()
+    discipline = CharField(max_length=128, index=True)
+    award_date = DateField(index=True)
     certificate_number = CharField(max_length=32, unique=True)
     certificate_key = CharField(max_length=32, index=True)
 
@@ -310,10 +313,10 @@ class Admission(Record):
     """录取."""
 
     candidate_number = CharField(max_length=32, unique=True)
-    year = IntegerField()
+    year = IntegerField(index=True)
     batch = CharField(max_length=64, null=True)
-    major = CharField(max_length=128)
-    level = CharField(max_length=16)
+    major = CharField(max_length=128, index=True)
+    level = CharField(max_length=16, index=True)
 
 
 class Aid(Record):
@@ -322,7 +325,7 @@ class Aid(Record):
     school_year = CharField(max_length=16)
     program = CharField(max_length=128)
     amount = DecimalField(max_digits=12, decimal_places=2)
-    paid_on = DateField()
+    paid_on = DateField(index=True)
 
     class Meta:
         indexes = ((("id_number_index", "school_year", "program", "paid_on"), True),)

@@ -191,3 +191,23 @@ def test_two_admins_demoting_each_other_on_postgres(app):
     assert sorted(outcomes) == ["done", "refused"]
     with models.db.connection_context():
         assert Account.select().where(Account.role == Account.ADMIN).count() == 1
+def test_search_on_postgres(app, db_on_pg, make_account, make_record):
+    """services.search's casts, name ranges (a name beyond the BMP) and paging across
+    kinds on PostgreSQL."""
+    from services import search
+    student = make_account(real_name="王𠮷")
+    make_record("enrollment", name="王𠮷", account=student.id)
+    make_record("diploma", name="张伟", id_number=None, certificate_number="00298959",
+                graduation_date="1994-07-01", birth_date="1972-05-08", gender="男")
+    for n in range(60):
+        make_record("aid", name="王五", paid_on=f"2016-{n // 28 + 1:02d}-{n % 28 + 1:02d}")
+    with app.test_request_context():
+        names = [hit.name for hit in search.search(search.criteria(q="王𠮷")).hits]
+        assert names == ["王𠮷", "王𠮷"]
+        assert [hit.kind for hit in search.search(search.criteria(q="NO.298959")).hits] == ["diploma"]
+        by_id = search.search(search.criteria(q="11010519491231002X"))
+        assert len(by_id.hits) == 50 and by_id.has_next  # the account, its 学籍, 60 资助
+        second = search.search(search.criteria(q="王"), page=2)
+        assert len(second.hits) == 12 and not second.has_next
+        assert search.search(search.criteria(year="1994")).hits[0].year == "1994"
+        assert len(search.search(search.criteria(kind="aid", year="2016"), page=2).hits) == 10
