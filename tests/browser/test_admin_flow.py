@@ -50,7 +50,8 @@ def test_registrar_adopts_a_correction_and_the_student_sees_it(page, student_pag
 
     staff_log_in_on(page, registrar.username, registrar.password)
     expect(page).to_have_url(live_server.url + "/admin/")
-    page.get_by_role("link", name="待处理的更正申请：1").click()
+    expect(page.locator("#stats-corrections")).to_contain_text("待处理的更正申请：1")
+    page.locator("#nav-corrections").click()
     expect(page).to_have_url(re.compile(r"/admin/corrections$"))
     row = page.locator("#admin-correction-list tbody tr")
     expect(row).to_have_count(1)
