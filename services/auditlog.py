@@ -52,6 +52,9 @@ ACTION_LABELS = {
     "appeal.rejected": _l("驳回申诉"),
     # records
     "records.imported": _l("导入记录"),
+    "records.exported": _l("导出查询结果"),
+    "person.viewed": _l("查看个人页面"),
+    "record.viewed": _l("查看记录"),
     "import.cancelled": _l("取消导入"),
     "records.auto_bound": _l("自动绑定记录"),
     "records.bound_by_certificate": _l("凭证书编号绑定记录"),

@@ -420,12 +420,6 @@ def record_edit(kind_key, record_id):
                             status=422 if form.is_submitted() else 200)
 
 
-@bp.get("/records/<kind_key>/<int:record_id>/photo")
-def record_photo(kind_key, record_id):
-    _kind, record = _record(kind_key, record_id)
-    return send_private_file(current_app.config["UPLOAD_DIR"], getattr(record, "photo", None))
-
-
 def _record_action(kind_key, record_id, name, run, done):
     """One action of the partial: on success back to the record's edit page; a bad
     form answers 422 with the message beside its field (htmx: the partial alone)."""

@@ -66,3 +66,14 @@ def test_each_role_reaches_exactly_its_blueprints(app, db, role):
     assert reached >= 1
     if role != Account.ADMIN:
         assert refused >= 1
+
+
+def test_no_two_endpoints_answer_the_same_url(app):
+    """Three blueprints share /admin: a route added twice would leave one of them
+    unreachable (and its access rule untested)."""
+    seen = {}
+    for rule in app.url_map.iter_rules():
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            key = (rule.rule, method)
+            assert key not in seen, (rule.endpoint, seen.get(key), key)
+            seen[key] = rule.endpoint
