@@ -142,7 +142,8 @@ def register(app: Flask) -> None:
             done = retention.purge(outbox_path=app.config["OUTBOX_PATH"],
                                    outbox_days=int(app.config["OUTBOX_RETENTION_DAYS"]))
         click.echo(f"purged {done.challenges} challenge(s), {done.codes} code(s), "
-                   f"{done.outbox_lines} outbox line(s), {done.import_batches} expired import batch(es)")
+                   f"{done.outbox_lines} outbox line(s), {done.import_batches} expired import batch(es), "
+                   f"{done.login_sessions} ended login session(s)")
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="do nothing when accounts or records exist")

@@ -70,6 +70,8 @@ def create_student(*, username, real_name, id_type, id_number, phone, password_h
 
 
 def create_or_reset_admin(username: str, password: str):
+    # Logins look usernames up in lower case (find_for_login): store them so.
+    username = username.strip().lower()
     problem = identity.password_problem(password, username=username)
     if problem:
         raise AccountError(problem)

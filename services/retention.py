@@ -6,6 +6,10 @@
 - One-time codes that are used or expired and older than an hour: younger ones
   still count for the hourly per-destination limit (services.codes).
 - Outbox lines older than `outbox_days` (services.messaging.purge_outbox).
+- Login sessions ended (logout, a password change) more than
+  ENDED_SESSIONS_KEPT_FOR ago: the account page's login history reads
+  LoginEvent, not these rows; an ended row only refuses its old cookies, which
+  the session version refuses as well once the password changed.
 - Import batches still pending (or stuck committing) a day after their upload:
   their stored files go and they show as expired in the import history
   (services.importer.expire).
@@ -13,13 +17,14 @@
 import datetime
 from dataclasses import dataclass
 
-from models import Challenge, OneTimeCode, db, utcnow
+from models import Challenge, LoginSession, OneTimeCode, db, utcnow
 from services import importer
 from services.challenges import FLOWS
 from services.messaging import purge_outbox
 
 UNKNOWN_CHALLENGE_LIFETIME = datetime.timedelta(days=1)
 CODE_KEPT_FOR = datetime.timedelta(hours=1)
+ENDED_SESSIONS_KEPT_FOR = datetime.timedelta(days=30)
 
 
 @dataclass
@@ -28,6 +33,7 @@ class Purged:
     codes: int = 0
     outbox_lines: int = 0
     import_batches: int = 0
+    login_sessions: int = 0
 
 
 def purge(*, outbox_path, outbox_days: int, now: datetime.datetime | None = None) -> Purged:
@@ -47,6 +53,9 @@ def purge(*, outbox_path, outbox_days: int, now: datetime.datetime | None = None
                       .where(OneTimeCode.created_at < now - CODE_KEPT_FOR,
                              OneTimeCode.used_at.is_null(False) | (OneTimeCode.expires_at <= now))
                       .execute())
+        done.login_sessions = (LoginSession.delete()
+                               .where(LoginSession.ended_at < now - ENDED_SESSIONS_KEPT_FOR)
+                               .execute())
         done.import_batches = importer.expire(now)
     before = now.replace(tzinfo=datetime.timezone.utc) - datetime.timedelta(days=outbox_days)
     done.outbox_lines = purge_outbox(outbox_path, before=before)

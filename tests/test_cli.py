@@ -36,3 +36,9 @@ def test_seed_demo_is_idempotent(runner, db):
 def test_sqlite_runs_with_wal_and_foreign_keys(app, db):
     assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_create_admin_stores_the_username_as_logins_look_it_up(runner, db):
+    result = runner.invoke(args=["create-admin", "Office", "--password", "Desk-pass-2026"])
+    assert result.exit_code == 0, result.output
+    assert accounts.find_for_login("OFFICE").username == "office"

@@ -6,7 +6,7 @@ import threading
 
 import time_machine
 
-from models import Challenge, OneTimeCode
+from models import Challenge, LoginSession, OneTimeCode
 from services import messaging
 
 T0 = datetime.datetime(2027, 3, 1, 8, 0, 0)
@@ -140,3 +140,16 @@ def test_purge_expires_import_batches_left_pending_a_day(runner, db):
     # Committed batches keep their history (their file was dropped at commit).
     assert after["done.csv"].status == "committed" and after["done.csv"].file_data == b"a,b\n1,2\n"
     assert old and stuck and recent and done
+
+
+def test_purge_forgets_login_sessions_ended_a_month_ago(runner, db, make_account):
+    account = make_account()
+    ended_long_ago = LoginSession.create(token_hash="a" * 64, account=account,
+                                         ended_at=ago(days=31))
+    ended_lately = LoginSession.create(token_hash="b" * 64, account=account, ended_at=ago(days=29))
+    live = LoginSession.create(token_hash="c" * 64, account=account, created_at=ago(days=400))
+    with time_machine.travel(T0, tick=False):
+        result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert {s.id for s in LoginSession.select()} == {ended_lately.id, live.id}
+    assert "1 ended login session" in result.output and ended_long_ago
