@@ -345,6 +345,8 @@ class CorrectionRequest(BaseModel):
     # Encrypted: the field corrected may be the ID number.
     current_value = SensitiveField(default="")
     proposed_value = SensitiveField()
+    # What the registrar adopted: the proposed value, or their amended one.
+    adopted_value = SensitiveField(null=True)
     reason = TextField()
     evidence_path = CharField(max_length=255, null=True)
     status = CharField(max_length=16, default=PENDING)

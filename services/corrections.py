@@ -169,6 +169,9 @@ def decide(correction: CorrectionRequest, approve: bool, reply: str, *, actor: s
             adopted = _adopt(correction, kind, column, typed or correction.proposed_value,
                              amended=bool(typed) and typed != correction.proposed_value,
                              actor=actor, ip=ip)
+            CorrectionRequest.update(adopted_value=adopted).where(
+                CorrectionRequest.id == correction.id).execute()
+            correction.adopted_value = adopted
         correction.status, correction.reply = status, reply or None
         correction.decided_at, correction.decided_by, correction.pending_key = decided_at, actor, None
         if not approve:

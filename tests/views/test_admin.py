@@ -167,6 +167,16 @@ def test_adopt_an_amended_choice(registrar, completion_request, outbox, headers)
     assert Diploma.get_by_id(completion_request.record_id).completion == "毕业"
     assert CorrectionRequest.get_by_id(completion_request.id).status == "approved"
     assert "记录已更新为「毕业」" in outbox.last()["body"]
+    assert CorrectionRequest.get_by_id(completion_request.id).adopted_value == "毕业"
+
+
+def test_the_student_sees_the_value_the_school_adopted(app, registrar, completion_request):
+    registrar.post(f"/admin/corrections/{completion_request.id}",
+                   data={"decision": "approve", "value": "毕业"})
+    client = app.test_client()
+    client.post("/login", data={"login": "zhang@example.edu.cn", "password": PASSWORD})
+    page = text(client.get("/records/corrections"))
+    assert "毕业了" in page and "学校采纳为：毕业" in page
 
 
 @pytest.mark.parametrize("headers", [{}, HX])
