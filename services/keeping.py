@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from models import Account, Record, utcnow, write_transaction
-from services import accounts, audit, messaging, photos
+from services import accounts, audit, binding, messaging, photos
 from services.columns import Kind, clean_values
 from services.errors import ServiceError
 from services.records import display_value
@@ -259,8 +259,9 @@ def _account(record: Record):
 # --- binding by hand ----------------------------------------------------------------
 
 def bind(kind: Kind, record: Record, username: str, reason: str, *, actor: str,
-         ip: str = "") -> Account:
-    """Bind the record to a student account named by its username (bound_by registrar)."""
+         ip: str = "", postman=None) -> Account:
+    """Bind the record to a student account named by its username (bound_by registrar);
+    the student is told, as after every binding (services.binding.tell)."""
     login = unicodedata.normalize("NFKC", username or "").strip().lower()
     if not login:
         raise KeepingError(_l("请填写学生账号的用户名。"), field="username")
@@ -292,6 +293,7 @@ def bind(kind: Kind, record: Record, username: str, reason: str, *, actor: str,
         record.account, record.bound_by, record.bound_at = account, Record.REGISTRAR, now
         audit.log("record.bound", account=account, actor=actor, ip=ip,
                   detail=f"{kind.key}:{record.id}: {reason}")
+    binding.tell(account, [record], how=Record.REGISTRAR, postman=postman)
     return account
 
 

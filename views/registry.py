@@ -475,7 +475,7 @@ def record_bind(kind_key, record_id):
         kind_key, record_id, "bind",
         lambda kind, record, form: keeping.bind(
             kind, record, form.bind_username.data, form.bind_reason.data,
-            actor=current_user.username, ip=client_ip()),
+            actor=current_user.username, ip=client_ip(), postman=postman()),
         lambda kind: _("已绑定到学生账号。"))
 
 

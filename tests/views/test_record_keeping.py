@@ -316,7 +316,7 @@ def test_withdraw_needs_a_reason(keeper, make_record, headers, db):
 # --- bind and unbind by hand -------------------------------------------------------------
 
 def test_bind_then_unbind_by_hand(app, keeper, make_record, make_account, student, student_client,
-                                  db):
+                                  db, outbox):
     record = make_record("degree", id_number=None, name="张三")
     url = f"/admin/records/degree/{record.id}"
     page = text(keeper.get(f"{url}/edit"))
@@ -327,6 +327,8 @@ def test_bind_then_unbind_by_hand(app, keeper, make_record, make_account, studen
     stored = type(record).get_by_id(record.id)
     assert stored.account_id == student.id and stored.bound_by == Record.REGISTRAR
     assert AuditEntry.get(AuditEntry.action == "record.bound").account_id == student.id
+    told = [message for message in outbox.messages() if "学籍管理部门核实后" in message["body"]]
+    assert told and "学位" in told[0]["body"]
     assert student_client.get(f"/records/degree/{record.id}").status_code == 200
     assert "张三（zhang@example.edu.cn）" in text(keeper.get(f"{url}/edit"))
 
