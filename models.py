@@ -72,6 +72,9 @@ class Account(UserMixin, BaseModel):
     # and the login page tells its owner the reason.
     disabled_at = DateTimeField(null=True)
     disabled_reason = TextField(null=True)
+    # 护照姓名拼写: how the person's name is spelled in their passport, set under
+    # 账户; the English side of their reports uses it instead of pinyin.
+    latin_name = CharField(max_length=64, null=True)
 
     @property
     def is_admin(self):
@@ -448,6 +451,16 @@ class Setting(BaseModel):
     updated_by = CharField(max_length=254, default="")
 
 
+class MajorName(BaseModel):
+    """专业英文名: the English name of a major as recorded (in Chinese), for the
+    English side of reports. Seeded with common majors; the registrar extends it."""
+
+    major = CharField(max_length=128, unique=True)
+    english = CharField(max_length=200)
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = CharField(max_length=254, default="")
+
+
 class SchoolLogo(BaseModel):
     """An uploaded school logo, kept in the database so every app server has it;
     the Setting SCHOOL_LOGO names the current one by its SHA-256."""
@@ -542,4 +555,4 @@ class ImportBatch(BaseModel):
 
 ALL_MODELS = [Account, LoginEvent, LoginSession, LoginThrottle, OneTimeCode, Challenge, Appeal,
               AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, BindRequest, Report,
-              Verification, StaffTotp, StaffRecoveryCode, Setting, ImportBatch]
+              Verification, StaffTotp, StaffRecoveryCode, Setting, MajorName, ImportBatch]

@@ -10,6 +10,7 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric
 
@@ -18,6 +19,15 @@ from services.errors import ServiceError
 RESIDENT_ID = "居民身份证"
 OTHER_ID = "其他"
 ID_TYPES = (RESIDENT_ID, OTHER_ID)
+
+
+def id_type_english() -> dict:
+    """The English name of every 证件类型, from the translation catalogue.
+
+    Call it under `flask_babel.force_locale("en")` (services.values does).
+    """
+    return {RESIDENT_ID: pgettext("证件类型", "居民身份证"),
+            OTHER_ID: pgettext("证件类型", "其他")}
 
 
 class IdentityError(ServiceError):
