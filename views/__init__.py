@@ -6,8 +6,11 @@ from urllib.parse import unquote
 
 from flask import (Flask, abort, current_app, g, make_response, redirect, render_template,
                    request, send_file, session, url_for)
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
 from flask_login import current_user, login_user
+from markupsafe import Markup
 from werkzeug.security import safe_join
 
 import crypto
@@ -103,9 +106,11 @@ def limit_posts(config_key: str):
     return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])
 
 
-def limit_shared(config_key: str, scope: str):
-    """A per-IP rate limit, read from config, counted across all views that share `scope`."""
-    return limiter.shared_limit(lambda: current_app.config[config_key], scope=scope)
+def limit_shared(config_key: str, scope: str, methods: list[str] | None = None):
+    """A per-IP rate limit, read from config, counted across all views that share `scope`
+    (only on `methods` when given: loading a form is free, sending it counts)."""
+    return limiter.shared_limit(lambda: current_app.config[config_key], scope=scope,
+                                methods=methods)
 
 
 # Blueprints whose pages show one person's data: their own (records, reports,
@@ -177,6 +182,38 @@ def label_for(thing) -> str:
     if hasattr(thing, "header"):
         return thing.english if english else thing.header
     return thing.english if english else thing.label
+
+
+def _say(message, variables: dict, side: int) -> str:
+    """`message` (a msgid, or a lazy string from _l) in the current locale. A variable
+    given as a (Chinese, English) pair takes the value of `side` (0 or 1)."""
+    if isinstance(message, LazyString):
+        return str(message)
+    if not variables:
+        return _(str(message))
+    picked = {name: value[side] if isinstance(value, tuple) else value
+              for name, value in variables.items()}
+    return Markup.escape(_(str(message))) % picked
+
+
+def english(message, **variables) -> str:
+    """`message` in English, whatever language the page is in."""
+    with force_locale("en"):
+        return _say(message, variables, 1)
+
+
+def bilingual(message, **variables) -> Markup:
+    """A message for a reader who may not read Chinese (the verifier's pages): in
+    English on English pages; on Chinese pages the Chinese followed by its English
+    in a <span lang="en">. `message` is a msgid (templates call bilingual("…"),
+    which babel.cfg extracts) or a lazy string (_l) such as a form's label or error."""
+    own = _say(message, variables, 1 if str(get_locale()) == "en" else 0)
+    if str(get_locale()) == "en":
+        return Markup.escape(own)
+    other = english(message, **variables)
+    if other == own:
+        return Markup.escape(own)
+    return Markup('{} <span lang="en">{}</span>').format(own, other)
 
 
 def school_keys():
@@ -262,3 +299,5 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     errors.register(app)
     app.jinja_env.globals["label_for"] = label_for
+    app.jinja_env.globals["bilingual"] = bilingual
+    app.jinja_env.globals["english"] = english

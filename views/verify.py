@@ -42,8 +42,10 @@ def _outcome(found, form=None, channel=Verification.WEB):
                             fingerprint=school_keys().fingerprint_sha256)
 
 
+# Loading the forms is free; only checks count against the per-IP limit (the
+# form's POST, the code's page and PDF, the PDF check and the API).
 @bp.route("/", methods=["GET", "POST"], strict_slashes=False)
-@limit_shared("RATELIMIT_VERIFY", "verify")
+@limit_shared("RATELIMIT_VERIFY", "verify", methods=["POST"])
 def index():
     form = VerifyForm()
     if form.validate_on_submit():
@@ -107,7 +109,7 @@ def _pem(pem: bytes, filename: str):
 
 @bp.route("/pdf", methods=["GET", "POST"])
 @upload_limit("VERIFY_PDF_MAX_BYTES")
-@limit_shared("RATELIMIT_VERIFY", "verify")
+@limit_shared("RATELIMIT_VERIFY", "verify", methods=["POST"])
 def pdf():
     form = VerifyPdfForm()
     if form.validate_on_submit():
