@@ -10,6 +10,7 @@ from forms import ReportExtendForm, ReportIssueForm
 from models import Report
 from services import pdf as pdf_service
 from services import records, reports
+from services.qr import qr_path
 from services.records import KINDS
 from views import (client_ip, form_error, leave_to, limit_posts, record_kind, render_component,
                    report_look, school_keys, send_private_file, settings)
@@ -75,10 +76,14 @@ def new(kind_key, record_id):
 def _render_detail(report, extend_form, status=200):
     verifications = list(report.verifications.order_by(
         reports.Verification.at.desc(), reports.Verification.id.desc()))
+    snapshot = reports.snapshot_of(report)
+    state = reports.status_of(report)
+    # The QR code on screen, for a verifier to scan from the student's phone: only
+    # while scanning it leads to the report.
+    qr = qr_path(snapshot["verify_url"]) if state == reports.VALID else None
     return render_component("reports/detail.html", "reports/_detail.html", status,
-                            report=report, snapshot=reports.snapshot_of(report),
-                            state=reports.status_of(report), extend_form=extend_form,
-                            verifications=verifications, kinds=KINDS)
+                            report=report, snapshot=snapshot, state=state, qr=qr,
+                            extend_form=extend_form, verifications=verifications, kinds=KINDS)
 
 
 @bp.get("/<int:report_id>")
