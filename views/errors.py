@@ -48,7 +48,11 @@ def retry_after(error: HTTPException) -> int | None:
     broken = limiter.current_limit
     if broken is None:
         return None
-    return max(1, math.ceil(broken.reset_at - time.time()))
+    try:
+        reset_at = broken.reset_at  # asks the limiter's storage
+    except Exception:  # an unreachable storage must not turn the 429 into a 500
+        return None
+    return max(1, math.ceil(reset_at - time.time()))
 
 
 def _try_again(seconds: int) -> str:
