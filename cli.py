@@ -66,16 +66,20 @@ def register(app: Flask) -> None:
     @click.option("--actor", default="cli", help="who imported, for the audit log")
     def import_records(kind, file, photos, actor):
         """Create or update records from a CSV or XLSX file (all rows or none)."""
-        from services import importer
+        from services import clock, importer
+        from services import settings as settings_service
         max_bytes = app.config.get("IMPORT_MAX_BYTES", importer.MAX_BYTES)
         with models.db.connection_context():
+            # No record date may be later than the school's today (its TIMEZONE setting).
+            today = clock.today(settings_service.current(app.config).get("TIMEZONE"))
             try:
                 # Refused by name and size before the file is read into memory.
                 importer.check_size(file.name, file.stat().st_size, max_bytes)
                 result = importer.import_file(
                     kind, file.name, file.read_bytes(),
                     photos_zip=photos.read_bytes() if photos else None,
-                    upload_dir=app.config["UPLOAD_DIR"], max_bytes=max_bytes, actor=actor)
+                    upload_dir=app.config["UPLOAD_DIR"], max_bytes=max_bytes, actor=actor,
+                    today=today)
             except importer.ImportRejected as rejected:
                 for error in rejected.errors:
                     click.echo(str(error), err=True)

@@ -6,6 +6,7 @@ normalised values in `form.clean` for the views.
 import datetime
 import re
 
+from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -15,7 +16,7 @@ from wtforms import (BooleanField, HiddenField, PasswordField, RadioField, Selec
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
-from services import auditlog, columns, identity, reports, staff_accounts
+from services import auditlog, clock, columns, identity, reports, staff_accounts
 from services.columns import Kind
 
 ID_TYPE_CHOICES = [SelectChoice(identity.RESIDENT_ID, _l("居民身份证")),
@@ -529,7 +530,7 @@ class SettingsForm(PortalForm):
             raise ValidationError(_l("电话号码只能有数字、空格、+、- 和括号，5 到 32 个字符。"))
 
     def validate_eligible_since_year(self, field):
-        this_year = datetime.date.today().year
+        this_year = clock.today(str(get_timezone())).year  # the school's year
         text = (field.data or "").strip()
         if not re.fullmatch(r"\d{4}", text) or not 1949 <= int(text) <= this_year:
             raise ValidationError(_l("请填写 1949 到 %(year)s 之间的年份。", year=this_year))

@@ -18,7 +18,6 @@ thing whatever the reason, and attempts are counted so certificate numbers
 cannot be enumerated. Whenever records bind, the student is told by SMS (and
 e-mail) which ones.
 """
-import datetime
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -26,7 +25,7 @@ from peewee import IntegrityError
 
 from models import (Account, BindAttempt, BindRequest, Degree, Diploma, Enrollment, Record, db,
                     utcnow, write_transaction)
-from services import accounts, audit, identity, messaging
+from services import accounts, audit, clock, identity, messaging
 from services.columns import KINDS
 from services.errors import ServiceError
 from services.records import kind_of, summary
@@ -246,7 +245,7 @@ def check_number(account: Account, number: str, *, since_year: int, mode: str, c
     bound = []
     # One write lock for count, check and attempt: parallel tries cannot pass the limit.
     with write_transaction():
-        if attempts_today(account) >= config["BIND_ATTEMPTS_PER_DAY"]:
+        if _out_of_tries(account, config):
             raise BindingError(_l("今天的绑定尝试次数已用完，请明天再试，或联系学校学籍管理部门。"),
                                field="number")
         found = waiting(account, since_year)
@@ -382,17 +381,23 @@ def _school_accepts(chosen: str, record_school: str, year: int, config) -> bool:
     return False
 
 
-def attempts_today(account: Account, now=None) -> int:
-    since = (now or utcnow()) - datetime.timedelta(days=1)
+def _out_of_tries(account: Account, config) -> bool:
+    return attempts_today(account, timezone=config.get("TIMEZONE")) >= config["BIND_ATTEMPTS_PER_DAY"]
+
+
+def attempts_today(account: Account, now=None, timezone=None) -> int:
+    """Tries since the start of the school's day (TIMEZONE): the limit is per
+    local day, so "try again tomorrow" means after midnight where the school is."""
+    since = clock.day_start(timezone, now)
     return (BindAttempt.select()
-            .where(BindAttempt.account == account, BindAttempt.at > since).count())
+            .where(BindAttempt.account == account, BindAttempt.at >= since).count())
 
 
 def bind_by_certificate(account: Account, kind_key: str, number: str, year: int, school: str, *,
                         config, ip: str = "", postman=None) -> Record:
     if kind_key not in ("diploma", "degree"):
         raise BindingError(_l("只能按证书编号绑定学历或学位记录。"))
-    if attempts_today(account) >= config["BIND_ATTEMPTS_PER_DAY"]:
+    if _out_of_tries(account, config):
         raise BindingError(_l("今天的绑定尝试次数已用完，请明天再试，或联系学校学籍管理部门。"))
     if school not in school_names(config):
         raise BindingError(_l("请从列表中选择学校名称。"), field="school")

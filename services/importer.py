@@ -79,9 +79,11 @@ class ImportResult:
 
 
 def import_file(kind_key: str, filename: str, data: bytes, *, photos_zip: bytes | None = None,
-                upload_dir, max_bytes: int = MAX_BYTES, actor: str = "cli", ip: str = "") -> ImportResult:
-    """Check the whole file, then create or update its records in one transaction."""
-    checked = _check(KINDS[kind_key], filename, data, photos_zip, max_bytes)
+                upload_dir, max_bytes: int = MAX_BYTES, actor: str = "cli", ip: str = "",
+                today: datetime.date | None = None) -> ImportResult:
+    """Check the whole file, then create or update its records in one transaction.
+    `today` is the school's date (services.clock): no record date may be later."""
+    checked = _check(KINDS[kind_key], filename, data, photos_zip, max_bytes, today)
     if checked.errors:
         raise ImportRejected(_capped(checked.errors))
     return _commit_checked(checked, filename, upload_dir=upload_dir, actor=actor, ip=ip)
@@ -97,13 +99,14 @@ class _Checked:
     seconds: float
 
 
-def _check(kind: Kind, filename: str, data: bytes, photos_zip, max_bytes: int) -> _Checked:
+def _check(kind: Kind, filename: str, data: bytes, photos_zip, max_bytes: int,
+           today: datetime.date | None = None) -> _Checked:
     """Read and check everything; ImportRejected for a file that cannot be read at all."""
     started = time.perf_counter()
     check_size(filename, len(data), max_bytes)
     table = _read_table(filename, data, max_bytes)
     positions = _map_headers(kind, table)
-    rows, errors = _clean_rows(kind, positions, table[1:])
+    rows, errors = _clean_rows(kind, positions, table[1:], today)
     del table
     plan = _plan(kind, rows, errors)
     found_photos = _read_photos(kind, photos_zip, rows, errors) if photos_zip is not None else {}
@@ -266,8 +269,8 @@ class _Row:
     key: tuple = ()
 
 
-def _clean_rows(kind: Kind, positions: dict, data_rows: list):
-    today = datetime.date.today()
+def _clean_rows(kind: Kind, positions: dict, data_rows: list, today: datetime.date | None = None):
+    today = today or datetime.date.today()
     rows, errors, first_seen = [], [], {}
     for number, cells in enumerate(data_rows, start=2):
         if _blank(cells):
@@ -514,12 +517,12 @@ class Preview:
 
 
 def preview(kind_key: str, filename: str, data: bytes, *, photos_zip: bytes | None = None,
-            max_bytes: int = MAX_BYTES) -> Preview:
+            max_bytes: int = MAX_BYTES, today: datetime.date | None = None) -> Preview:
     """Check a file and describe what importing it would do; writes nothing."""
     kind = KINDS[kind_key]
     shown = Preview(kind=kind_key, filename=uploads.basename(filename))
     try:
-        checked = _check(kind, filename, data, photos_zip, max_bytes)
+        checked = _check(kind, filename, data, photos_zip, max_bytes, today)
     except ImportRejected as rejected:
         shown.errors = rejected.errors
         return shown
@@ -536,10 +539,11 @@ def preview(kind_key: str, filename: str, data: bytes, *, photos_zip: bytes | No
 
 
 def stage(kind_key: str, filename: str, data: bytes, *, photos_zip: bytes | None = None,
-          max_bytes: int = MAX_BYTES, uploaded_by: str) -> tuple[Preview, ImportBatch | None]:
+          max_bytes: int = MAX_BYTES, uploaded_by: str,
+          today: datetime.date | None = None) -> tuple[Preview, ImportBatch | None]:
     """The preview of an upload and, when it can be committed, the pending batch that
     keeps the file (sealed) until the registrar commits or cancels it."""
-    shown = preview(kind_key, filename, data, photos_zip=photos_zip, max_bytes=max_bytes)
+    shown = preview(kind_key, filename, data, photos_zip=photos_zip, max_bytes=max_bytes, today=today)
     if not shown.ok:
         return shown, None
     batch = ImportBatch.create(kind=kind_key, filename=_stored_name(filename), uploaded_by=uploaded_by,
@@ -554,18 +558,20 @@ def pending_batch(token: str) -> ImportBatch | None:
     return (ImportBatch.select(*_metadata()).where(ImportBatch.token == token).first())
 
 
-def preview_batch(batch: ImportBatch, *, max_bytes: int = MAX_BYTES) -> Preview | None:
+def preview_batch(batch: ImportBatch, *, max_bytes: int = MAX_BYTES,
+                  today: datetime.date | None = None) -> Preview | None:
     """The preview of a pending batch, checked again against the records as they are now."""
     stored = (ImportBatch.select(ImportBatch.file_data, ImportBatch.photos_data)
               .where(ImportBatch.id == batch.id, ImportBatch.status == ImportBatch.PENDING).first())
     if stored is None or stored.file_data is None:
         return None
     return preview(batch.kind, batch.filename, stored.file_data, photos_zip=stored.photos_data,
-                   max_bytes=max_bytes)
+                   max_bytes=max_bytes, today=today)
 
 
 def commit(token: str, *, actor: str, upload_dir, max_bytes: int = MAX_BYTES, ip: str = "",
-           now: datetime.datetime | None = None) -> tuple[ImportResult, ImportBatch]:
+           now: datetime.datetime | None = None,
+           today: datetime.date | None = None) -> tuple[ImportResult, ImportBatch]:
     """Check the batch's file again and write it all in one transaction, once.
 
     Two confirms at once: the conditional UPDATE pending -> committing lets one
@@ -581,7 +587,8 @@ def commit(token: str, *, actor: str, upload_dir, max_bytes: int = MAX_BYTES, ip
         raise BatchClosed(_closed_reason(token, now))
     batch = ImportBatch.get(ImportBatch.token == token)
     try:
-        checked = _check(KINDS[batch.kind], batch.filename, batch.file_data, batch.photos_data, max_bytes)
+        checked = _check(KINDS[batch.kind], batch.filename, batch.file_data, batch.photos_data, max_bytes,
+                         today)
         batch.file_data = batch.photos_data = None  # the bytes are no longer needed in memory
         if checked.errors:
             raise ImportRejected(_capped(checked.errors))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from models import Appeal, Challenge, db, utcnow
-from services import accounts, audit, challenges, uploads
+from models import Appeal, Challenge, db
+from services import accounts, audit, challenges, clock, uploads
 from services.errors import ServiceError
 
 FLOW = challenges.REGISTER
@@ -116,19 +116,21 @@ def _checked_photo(data: bytes, max_bytes: int) -> str:
     return uploads.PHOTO_EXTENSIONS[kind]
 
 
-def new_appeal_reference(now=None) -> str:
-    now = now or utcnow()
+def new_appeal_reference(now=None, timezone=None) -> str:
+    """SS<the school's date>-XXXXXX: the day the appellant filed it, as they read it."""
+    day = clock.today(timezone, now)
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return f"SS{now:%Y%m%d}-" + "".join(secrets.choice(alphabet) for _ in range(6))
+    return f"SS{day:%Y%m%d}-" + "".join(secrets.choice(alphabet) for _ in range(6))
 
 
-def file_appeal(clean: dict, photo: bytes, *, upload_dir, max_bytes: int, ip: str) -> Appeal:
+def file_appeal(clean: dict, photo: bytes, *, upload_dir, max_bytes: int, ip: str,
+                timezone=None) -> Appeal:
     import crypto  # local: keeps this change inside file_appeal while registration.py is reworked
     if photo and len(photo) <= max_bytes and uploads.too_many_pixels(photo):
         raise RegistrationError(_l("图片像素过多（上限 %(megapixels)s 百万像素），请缩小后再上传。",
                                    megapixels=uploads.MAX_UPLOAD_PIXELS // 1_000_000), field="photo")
     extension = _checked_photo(photo, max_bytes)
-    reference = new_appeal_reference()
+    reference = new_appeal_reference(timezone=timezone)
     path = Path(upload_dir) / "appeals" / f"{reference}.{extension}"
     crypto.write_private(path, photo)  # sealed: a photo of an identity document
     try:

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 import crypto
 from models import Record, Report, Verification, db, utcnow
-from services import accounts, audit
+from services import accounts, audit, clock
 from services.errors import ServiceError
 from services.columns import KINDS
 from services.records import REPORT_HIDDEN, display_value
@@ -119,7 +119,8 @@ def make_snapshot(kind_key: str, record: Record, code: str, issued_at, expires_a
         "code": code,
         "issued_at": _iso(issued_at),
         "expires_at": _iso(expires_at),
-        "record_updated_at": record.updated_at.strftime("%Y-%m-%d"),
+        # The school's day (issued_at/expires_at stay UTC "…Z": the snapshot is signed).
+        "record_updated_at": clock.local_date(record.updated_at, config.get("TIMEZONE")).isoformat(),
         "fields": record_fields(kind_key, record),
         "photo": _photo(kind_key, record, config["UPLOAD_DIR"]),
         "verify_url": f"{config['PORTAL_BASE_URL'].rstrip('/')}/verify/{code}",
@@ -249,15 +250,17 @@ def latest_view(report: Report) -> dict:
             "changed_at": record.updated_at if changed else None, "snapshot": snapshot}
 
 
-def api_body(found: Lookup) -> dict:
-    """The JSON an HR system gets; for anything but a valid report, the outcome alone."""
+def api_body(found: Lookup, tz=None) -> dict:
+    """The JSON an HR system gets; for anything but a valid report, the outcome alone.
+    Times in ISO 8601 with the offset of the school's zone `tz`."""
     body = {"status": found.outcome}
     if found.outcome == VALID:
         view = latest_view(found.report)
         snapshot = view["snapshot"]
         body.update({
             "code": found.code, "kind": found.report.kind, "title": snapshot["title"],
-            "issued_at": snapshot["issued_at"], "expires_at": _iso(found.report.expires_at),
+            "issued_at": clock.iso(clock.parse_utc(snapshot["issued_at"]), tz),
+            "expires_at": clock.iso(found.report.expires_at, tz),
             "record_updated_at": snapshot["record_updated_at"],
             "changed_since_issue": view["changed_at"] is not None,
             "fields": view["fields"],

@@ -6,12 +6,16 @@
     410 {"status": "expired"}, {"status": "closed"} (by its owner)
         or {"status": "withdrawn"} (by the school)
     400 {"status": "malformed"}
+
+Times (issued_at, expires_at) are ISO 8601 in the school's time zone with its
+offset ("2026-07-01T07:30:00+08:00"); dates (record_updated_at) are plain
+YYYY-MM-DD, the school's day.
 """
 from flask import Blueprint, jsonify
 
 from models import Verification
 from services import reports
-from views import client_ip, limit_shared
+from views import client_ip, limit_shared, school_timezone
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -26,7 +30,7 @@ def report(code):
     found = reports.lookup(code)
     if found.report is not None:
         reports.log_verification(found.report, Verification.API, ip=client_ip())
-    response = jsonify(reports.api_body(found))
+    response = jsonify(reports.api_body(found, school_timezone()))
     response.status_code = STATUS[found.outcome]
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -4,7 +4,6 @@ the audit log.
 The audit log is read only here: it is filtered, paged and exported, never
 edited or deleted (there is no such route; tests/views/test_audit_log.py checks).
 """
-import datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, g, request, url_for
 from flask_babel import format_datetime, get_locale, get_timezone
@@ -14,13 +13,14 @@ from playhouse.flask_utils import get_object_or_404
 
 from forms import (AuditFilterForm, CertificateGenerateForm, CertificateUploadForm, SettingsForm,
                    StaffCreateForm, StaffRoleForm, StaffSecondFactorResetForm)
-from models import Account, utcnow
-from services import accounts, audit, auditlog, binding, exports, signing, staff_accounts, staff_auth
+from models import Account
+from services import (accounts, audit, auditlog, binding, clock, exports, signing, staff_accounts,
+                      staff_auth)
 from services import settings as settings_service
 from services.errors import ServiceError
 from views import account_actions as actions_ui
 from views import (client_ip, form_error, is_htmx, leave_to, limit_posts, render_component,
-                   school_keys, settings, staff)
+                   school_keys, school_timezone, settings, staff)
 
 bp = Blueprint("management", __name__, url_prefix="/admin")
 staff.restrict(bp, (Account.ADMIN,))
@@ -83,7 +83,7 @@ def audit_export(fmt):
     if filters is None:
         return _render(form, None, [], status=422)
     english = _english()
-    headers = [_("时间"), _("操作人"), _("IP 地址"), _("当事人"), _("操作"), _("操作代码"), _("内容")]
+    headers = [_("时间（%(zone)s）", zone=school_timezone()), _("操作人"), _("IP 地址"), _("当事人"), _("操作"), _("操作代码"), _("内容")]
     entries = list(auditlog.search(filters).limit(EXPORT_LIMIT))
     rows = [[format_datetime(entry.at, "yyyy-MM-dd HH:mm:ss"), entry.actor, entry.ip,
              entry.account.username if entry.account_id else "",
@@ -91,7 +91,7 @@ def audit_export(fmt):
              auditlog.detail_text(entry, english)] for entry in entries]
     audit.log("audit.exported", actor=current_user.username, ip=client_ip(),
               detail=f"{fmt} rows={len(rows)} {filters.describe()}")
-    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    stamp = clock.stamp(school_timezone())
     if fmt == "csv":
         body, mimetype = exports.to_csv(headers, rows), "text/csv; charset=utf-8"
     else:
@@ -133,7 +133,7 @@ def _changes(form: SettingsForm) -> dict | None:
     ok = True
     try:
         names = settings_service.parse_school_names(form.school_names.data,
-                                                    this_year=datetime.date.today().year)
+                                                    this_year=clock.today(school_timezone()).year)
         if names[0]["name"] != changes["SCHOOL_NAME"]:
             raise settings_service.SettingError(
                 _("第 1 行应是现在的校名“%(name)s”。", name=changes["SCHOOL_NAME"]),

@@ -10,7 +10,7 @@ from forms import (AppealForm, AppealStatusForm, CodeCheckForm, CodeSendForm, Re
 from services import appeals, binding, challenges, registration
 from services.errors import ServiceError
 from views import (advance, client_ip, form_error, is_htmx, leave_to, limit_posts, log_in,
-                   postman, render_component, settings, upload_limit)
+                   postman, render_component, school_timezone, settings, upload_limit)
 from views.codes import CodeSteps, add_code_views
 
 bp = Blueprint("register", __name__, url_prefix="/register")
@@ -183,7 +183,8 @@ def appeal():
             filed = registration.file_appeal(
                 form.clean, upload.read() if upload else b"",
                 upload_dir=current_app.config["UPLOAD_DIR"],
-                max_bytes=current_app.config["APPEAL_PHOTO_MAX_BYTES"], ip=client_ip())
+                max_bytes=current_app.config["APPEAL_PHOTO_MAX_BYTES"], ip=client_ip(),
+                timezone=school_timezone())
         except ServiceError as error:
             form_error(form, error, "photo")
         else:

@@ -17,20 +17,20 @@ from playhouse.flask_utils import get_object_or_404
 from forms import (AdminDecisionForm, AdminImportForm, ImportBatchForm, RecordAssignForm,
                    RecordRestoreForm, RecordUnbindForm, RecordWithdrawForm, admin_correction_form,
                    record_form)
-from models import Account, Appeal, BindRequest, CorrectionRequest, utcnow
+from models import Account, Appeal, BindRequest, CorrectionRequest
 from services import accounts
 from services import appeals as appeal_service
 from services import binding as binding_service
 from services import identity
 from services import corrections as correction_service
-from services import audit, exports, importer, keeping
+from services import audit, clock, exports, importer, keeping
 from services import search as search_service
 from services.columns import KINDS
 from services.records import kind_of, summary
 from views import account_actions as actions_ui
 from views import (client_ip, form_error, label_for, leave_to, limit_posts, postman,
-                   record_kind, render_component, send_private_file, settings, staff,
-                   upload_limit)
+                   record_kind, render_component, school_timezone, send_private_file, settings,
+                   staff, upload_limit)
 from views import admin as admin_views
 
 bp = Blueprint("registry", __name__, url_prefix="/admin")
@@ -215,7 +215,7 @@ def records_import():
         preview, batch = importer.stage(
             form.kind.data, form.table.data.filename, form.table.data.read(),
             photos_zip=photos.read() if photos else None, max_bytes=_import_max_bytes(),
-            uploaded_by=current_user.username)
+            uploaded_by=current_user.username, today=clock.today(school_timezone()))
     return render_component("admin/import.html", "admin/_import.html", form=form, kinds=KINDS,
                             preview=preview, batch=batch, confirm=ImportBatchForm(),
                             status=422 if form.is_submitted() and not batch else 200)
@@ -234,7 +234,8 @@ def import_batch(token):
     batch = _batch_or_404(token)
     preview = None
     if batch.status == batch.PENDING:
-        preview = importer.preview_batch(batch, max_bytes=_import_max_bytes())
+        preview = importer.preview_batch(batch, max_bytes=_import_max_bytes(),
+                                         today=clock.today(school_timezone()))
     return _batch_page(batch, preview)
 
 
@@ -248,7 +249,8 @@ def import_commit(token):
     try:
         result, batch = importer.commit(token, actor=current_user.username,
                                         upload_dir=current_app.config["UPLOAD_DIR"],
-                                        max_bytes=_import_max_bytes(), ip=client_ip())
+                                        max_bytes=_import_max_bytes(), ip=client_ip(),
+                                        today=clock.today(school_timezone()))
     except importer.BatchClosed as error:
         return _batch_page(_batch_or_404(token), None, problem=str(error), status=409)
     except importer.ImportRejected as rejected:
@@ -380,7 +382,8 @@ def record_new(kind_key):
             record = keeping.create(kind, form.values(), photo=_upload(form),
                                     actor=current_user.username, ip=client_ip(),
                                     upload_dir=current_app.config["UPLOAD_DIR"],
-                                    max_photo_bytes=current_app.config["RECORD_PHOTO_MAX_BYTES"])
+                                    max_photo_bytes=current_app.config["RECORD_PHOTO_MAX_BYTES"],
+                                    today=clock.today(school_timezone()))
         except keeping.KeepingError as error:
             _problems_beside(form, error)
         else:
@@ -408,7 +411,8 @@ def record_edit(kind_key, record_id):
                 kind, record, form.values(), original=original if isinstance(original, dict) else None,
                 photo=_upload(form), actor=current_user.username, ip=client_ip(), postman=postman(),
                 upload_dir=current_app.config["UPLOAD_DIR"],
-                max_photo_bytes=current_app.config["RECORD_PHOTO_MAX_BYTES"])
+                max_photo_bytes=current_app.config["RECORD_PHOTO_MAX_BYTES"],
+                today=clock.today(school_timezone()))
         except keeping.KeepingError as error:
             _problems_beside(form, error)
         else:
@@ -596,7 +600,7 @@ def _export_search(fmt: str):
               detail=f"{fmt}, {len(hits)} rows{', cut' if cut else ''}: {query}")
     response = make_response(data)
     response.mimetype = mimetype
-    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    stamp = clock.stamp(school_timezone())
     response.headers["Content-Disposition"] = f'attachment; filename="search-{stamp}.{fmt}"'
     if cut:
         response.headers["X-Export-Cut"] = str(limit)

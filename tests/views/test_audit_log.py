@@ -147,7 +147,7 @@ def test_export_csv_of_the_filtered_log_is_audited(root, student):
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.data.startswith("\ufeff".encode())
     table = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert table[0] == ["时间", "操作人", "IP 地址", "当事人", "操作", "操作代码", "内容"]
+    assert table[0] == ["时间（Asia/Shanghai）", "操作人", "IP 地址", "当事人", "操作", "操作代码", "内容"]
     assert len(table) == 2
     assert table[1][1:6] == ["office", "10.1.1.1", "zhang@example.edu.cn", "采纳更正，修改记录",
                              "record.corrected"]
@@ -163,7 +163,7 @@ def test_export_xlsx_in_english_neutralises_formulas(root, student):
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(response.data)).active
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
-    assert values[0][:3] == ["Time", "By", "IP address"]
+    assert values[0][:3] == ["Time (Asia/Shanghai)", "By", "IP address"]
     assert [row[1] for row in values[1:]] == ["'=cmd"]
     assert values[1][4] == "Changed settings" and "示范大学 → 新名" in values[1][6]
     assert AuditEntry.select().where(AuditEntry.action == "audit.exported").count() == 1
