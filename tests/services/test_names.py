@@ -259,3 +259,15 @@ def test_missing_majors(db):
     assert names.missing_majors(limit=1) == (["世界史"], 3)
     names.seed_majors()
     assert names.missing_majors() == ([], 0)
+
+
+def test_init_db_seeds_the_majors_once(runner, db):
+    first = runner.invoke(args=["init-db"])
+    assert first.exit_code == 0, first.output
+    assert f"{len(names.seed_rows())} majors' English names added" in first.output
+    assert names.major_english("计算机科学与技术") == "Computer Science and Technology"
+    names.update_major(MajorName.get(MajorName.major == "临床医学").id, "Medicine (MBBS)",
+                       actor="reg")
+    again = runner.invoke(args=["init-db"])
+    assert again.exit_code == 0 and "English names added" not in again.output
+    assert names.major_english("临床医学") == "Medicine (MBBS)"
