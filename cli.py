@@ -18,14 +18,18 @@ def register(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db():
         """Create the database or bring its schema up to date; seal the files stored
-        in clear by older versions and make the instance folder private (idempotent)."""
+        in clear by older versions, make the instance folder private and add the
+        majors' English names the table lacks (idempotent)."""
         import crypto
-        from services import uploads
+        from services import names, uploads
         with models.db.connection_context():
             done = migration_router().run()
             sealed = uploads.seal_stored_files(app.config["UPLOAD_DIR"], app.config["REPORT_DIR"])
+            majors = names.seed_majors()
         tightened = crypto.tighten(app.instance_path)
         click.echo(f"database ready ({len(done)} migration(s) applied)")
+        if majors:
+            click.echo(f"{majors} majors' English names added")
         if sealed or tightened:
             click.echo(f"{sealed} stored file(s) sealed, {tightened} permission(s) tightened")
 

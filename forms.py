@@ -638,3 +638,32 @@ class StaffSearchForm(PortalForm):
     bound = SelectField(_l("绑定"), validate_choice=False,
                         choices=[SelectChoice("", _l("全部")), SelectChoice("yes", _l("已绑定账户")),
                                  SelectChoice("no", _l("未绑定"))])
+
+
+# --- names on the English side (issue 11) -------------------------------------------
+# Checked by services.names (set_passport_spelling, add_major, update_major); the
+# views put its messages beside the field.
+
+class AccountLatinNameForm(PortalForm):
+    latin_name = StringField(_l("护照姓名拼写"), description=_l(
+        "与护照上的英文姓名一致，姓在前，如 ZHANG SANFENG；只能包含英文字母、空格和连字符。"))
+
+
+class AccountLatinNameClearForm(PortalForm):
+    """清除护照姓名拼写 (back to pinyin): the CSRF token alone."""
+
+
+class MajorNameForm(PortalForm):
+    major = StringField(_l("专业"), description=_l("与记录中的专业名称完全一致。"))
+    english = StringField(_l("英文名称"))
+    # Set by the quick-add forms of the list of majors without an English name, so
+    # that a message goes beside that row's field.
+    quick = HiddenField()
+
+
+class MajorEnglishForm(PortalForm):
+    english = StringField(_l("英文名称"))
+
+
+class MajorDeleteForm(PortalForm):
+    """删除 one English name: the CSRF token alone."""

@@ -33,6 +33,7 @@ ACTION_LABELS = {
     "account.sessions_ended": _l("结束全部会话"),
     "account.disabled": _l("停用账号"),
     "account.enabled": _l("启用账号"),
+    "account.latin_name_changed": _l("修改护照姓名拼写"),
     # staff
     "admin.created": _l("创建管理员账号"),
     "admin.password_reset": _l("重设管理员密码"),
@@ -55,6 +56,9 @@ ACTION_LABELS = {
     "records.exported": _l("导出查询结果"),
     "person.viewed": _l("查看个人页面"),
     "record.viewed": _l("查看记录"),
+    "major_name.added": _l("添加专业英文名称"),
+    "major_name.changed": _l("修改专业英文名称"),
+    "major_name.deleted": _l("删除专业英文名称"),
     "import.cancelled": _l("取消导入"),
     "records.auto_bound": _l("自动绑定记录"),
     "records.bound_by_certificate": _l("凭证书编号绑定记录"),
@@ -76,6 +80,13 @@ ACTION_LABELS = {
     "report.extended": _l("延长报告有效期"),
     "report.closed": _l("关闭报告"),
     "report.withdrawn": _l("学校撤销报告"),
+}
+
+# Readable names of the other keys a `changes` document may hold.
+CHANGE_LABELS = {
+    "latin_name": _l("护照姓名拼写"),
+    "major": _l("专业"),
+    "english": _l("英文名称"),
 }
 
 
@@ -215,10 +226,11 @@ def readable_changes(changes, english: bool) -> tuple[str, list[Change]]:
     for key, value in changes.items():
         if key in known:
             continue
+        label = CHANGE_LABELS.get(key, key)
         if isinstance(value, (list, tuple)) and len(value) == 2:
-            rows.append(Change(key, _text(value[0]), _text(value[1])))
+            rows.append(Change(label, _text(value[0]), _text(value[1])))
         else:
-            rows.append(Change(key, "", _text(value)))
+            rows.append(Change(label, "", _text(value)))
     return heading, rows
 
 

@@ -211,3 +211,22 @@ def test_search_on_postgres(app, db_on_pg, make_account, make_record):
         assert len(second.hits) == 12 and not second.has_next
         assert search.search(search.criteria(year="1994")).hits[0].year == "1994"
         assert len(search.search(search.criteria(kind="aid", year="2016"), page=2).hits) == 10
+
+
+def test_majors_english_names_on_postgres(app, db_on_pg, make_record):
+    """services.names on PostgreSQL: the seed's conflict-ignoring insert, the loose
+    index scan of the missing majors, ILIKE search, and the changes."""
+    from services import names
+    make_record("enrollment", major="自设专业乙")
+    make_record("diploma", major="自设专业甲")
+    make_record("degree", discipline="法学")
+    assert names.seed_majors() == len(names.seed_rows())
+    assert names.seed_majors() == 0
+    assert names.missing_majors() == (["自设专业乙", "自设专业甲"], 2)
+    row = names.add_major("自设专业甲", "Major A", actor="office")
+    names.update_major(row.id, "Major Alpha", actor="office")
+    assert names.majors_english(["自设专业甲", "法学"]) == {"自设专业甲": "Major Alpha",
+                                                            "法学": "Law"}
+    assert [r.major for r in names.majors_page("alpha").items] == ["自设专业甲"]
+    names.delete_major(row.id, actor="office")
+    assert names.missing_majors()[1] == 2

@@ -294,6 +294,7 @@ def user_agent() -> str:
 def register_blueprints(app: Flask) -> None:
     from views import (account, admin, api, auth, errors, help, home, management, records,
                        recover, register, registry, reports, staff, verify)
+    from views import majors  # noqa: F401  # adds /admin/majors to the registry blueprint
     for module in (home, help, auth, staff, register, recover, account, records, reports, verify,
                    api, admin, registry, management):
         app.register_blueprint(module.bp)

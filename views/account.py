@@ -1,11 +1,12 @@
-"""账户: profile, username / phone / password changes, login history, appeals."""
+"""账户: profile, username / phone / password changes, the passport spelling of the
+name, login history, appeals."""
 from flask import Blueprint, abort, current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from forms import (AccountPasswordForm, AccountPhoneForm, AccountUsernameForm, AppealAnswerForm,
-                   CodeCheckForm)
-from services import accounts, appeals, challenges
+from forms import (AccountLatinNameClearForm, AccountLatinNameForm, AccountPasswordForm,
+                   AccountPhoneForm, AccountUsernameForm, AppealAnswerForm, CodeCheckForm)
+from services import accounts, appeals, challenges, names
 from services.errors import ServiceError
 from services.messaging import MessagingError
 from views import (advance, client_ip, form_error, leave_to, limit_posts, log_in, postman,
@@ -15,6 +16,9 @@ from views.codes import CodeSteps, add_code_views
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 PHONE_CHALLENGE = "account_phone_change"
+# What the English side of reports shows for a name without a passport spelling
+# (the account page here, the staff's person page).
+bp.add_app_template_filter(names.pinyin_name, "pinyin_name")
 
 
 @bp.before_request
@@ -71,6 +75,38 @@ def password():
             log_in(account)
             return _done(_("密码已修改，其他设备上的登录已全部退出。"))
     return _render("password", form, 422 if form.is_submitted() else 200)
+
+
+@bp.route("/latin-name", methods=["GET", "POST"])
+@limit_posts("RATELIMIT_FORM")
+def latin_name():
+    """护照姓名拼写: how the English side of the person's reports spells their name."""
+    form = AccountLatinNameForm()
+    if form.validate_on_submit():
+        try:
+            stored = names.set_passport_spelling(current_user._get_current_object(),
+                                                 form.latin_name.data, ip=client_ip())
+        except ServiceError as error:
+            form_error(form, error, "latin_name")
+        else:
+            return _done(_("护照姓名拼写已保存，报告英文版显示为：%(name)s。", name=stored))
+    elif not form.is_submitted():
+        form.latin_name.data = current_user.latin_name or ""
+    return _render("latin_name", form, 422 if form.is_submitted() else 200,
+                   clear_form=AccountLatinNameClearForm(formdata=None))
+
+
+@bp.post("/latin-name/clear")
+@limit_posts("RATELIMIT_FORM")
+def latin_name_clear():
+    """Back to pinyin: the passport spelling is removed."""
+    form = AccountLatinNameClearForm()
+    if form.validate_on_submit():
+        account = current_user._get_current_object()
+        names.set_passport_spelling(account, None, ip=client_ip())
+        return _done(_("已清除护照姓名拼写，报告英文版显示为姓名拼音：%(name)s。",
+                       name=names.shown_name(account)))
+    return _render("latin_name", AccountLatinNameForm(formdata=None), 422, clear_form=form)
 
 
 def _phone_challenge():
