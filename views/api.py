@@ -1,7 +1,8 @@
 """JSON API for HR systems: the same outcomes as /verify, with HTTP status codes.
 
     GET /api/v1/reports/<code>
-    200 {"status": "valid", ...the report...}
+    200 {"status": "valid", ...the report...}; each of its "fields" has
+        "value" (Chinese, as recorded) and "value_en" (English)
     404 {"status": "unknown"}
     410 {"status": "expired"}, {"status": "closed"} (by its owner)
         or {"status": "withdrawn"} (by the school)
@@ -10,8 +11,8 @@
 from flask import Blueprint, jsonify
 
 from models import Verification
-from services import reports
-from views import client_ip, limit_shared
+from services import reports, values
+from views import client_ip, limit_shared, settings
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -26,7 +27,7 @@ def report(code):
     found = reports.lookup(code)
     if found.report is not None:
         reports.log_verification(found.report, Verification.API, ip=client_ip())
-    response = jsonify(reports.api_body(found))
+    response = jsonify(reports.api_body(found, values.School.from_config(settings())))
     response.status_code = STATUS[found.outcome]
     response.headers["Cache-Control"] = "no-store"
     return response
