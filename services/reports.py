@@ -19,10 +19,9 @@ from flask_babel import lazy_gettext as _l
 
 import crypto
 from models import Record, Report, Verification, db, utcnow
-from services import accounts, audit, clock
+from services import accounts, audit, clock, values
 from services.errors import ServiceError
 from services.columns import KINDS
-from services.records import REPORT_HIDDEN, display_value
 
 REPORTABLE = ("enrollment", "diploma", "degree")
 # No 0/O or 1/I: codes are read aloud and typed from paper.
@@ -90,12 +89,9 @@ def _iso(moment: datetime.datetime) -> str:
     return moment.replace(microsecond=0).isoformat() + "Z"
 
 
-def record_fields(kind_key: str, record: Record) -> list:
-    kind = KINDS[kind_key]
-    hidden = REPORT_HIDDEN.get(kind_key, set())
-    return [{"key": column.attr, "zh": column.header, "en": column.english,
-             "value": display_value(record, column)}
-            for column in kind.columns if column.attr not in hidden]
+def record_fields(kind_key: str, record: Record, school: values.School) -> list:
+    """Each field as {"key", "zh", "en", "value", "value_en"} (services.values)."""
+    return values.report_fields(kind_key, record, school=school)
 
 
 def _photo(kind_key: str, record: Record, upload_dir):
@@ -112,7 +108,8 @@ def make_snapshot(kind_key: str, record: Record, code: str, issued_at, expires_a
     kind = KINDS[kind_key]
     school, school_en = config["SCHOOL_NAME"], config["SCHOOL_NAME_EN"]
     return {
-        "version": 1,
+        # 2: each field has value_en (version 1 had none: services.values.with_english).
+        "version": 2,
         "kind": kind_key,
         "title": {"zh": f"{school} {kind.report_title}", "en": f"{school_en} · {kind.report_english}"},
         "school": {"zh": school, "en": school_en},
@@ -121,7 +118,7 @@ def make_snapshot(kind_key: str, record: Record, code: str, issued_at, expires_a
         "expires_at": _iso(expires_at),
         # The school's day (issued_at/expires_at stay UTC "…Z": the snapshot is signed).
         "record_updated_at": clock.local_date(record.updated_at, config.get("TIMEZONE")).isoformat(),
-        "fields": record_fields(kind_key, record),
+        "fields": record_fields(kind_key, record, values.School.from_config(config)),
         "photo": _photo(kind_key, record, config["UPLOAD_DIR"]),
         "verify_url": f"{config['PORTAL_BASE_URL'].rstrip('/')}/verify/{code}",
     }
@@ -239,23 +236,30 @@ def log_verification(report: Report, channel: str, *, organisation: str = "", pu
                                purpose=(purpose or "").strip()[:100], ip=ip)
 
 
-def latest_view(report: Report) -> dict:
-    """What a verifier sees: the record as it is now (online data is authoritative)."""
+def latest_view(report: Report, school: values.School | None = None) -> dict:
+    """What a verifier sees: the record as it is now (online data is authoritative).
+    `school` (values.School, from the settings) maps former names to the English name;
+    without it, the school as the report names it."""
     snapshot = snapshot_of(report)
+    school = school or values.School.from_snapshot(snapshot)
     record = record_of(report)
     if record is None:
-        return {"fields": snapshot["fields"], "changed_at": None, "snapshot": snapshot}
+        return {"fields": values.with_english(report.kind, snapshot["fields"], school=school),
+                "changed_at": None, "snapshot": snapshot}
     changed = record.updated_at.replace(microsecond=0) > report.issued_at
-    return {"fields": record_fields(report.kind, record) if changed else snapshot["fields"],
-            "changed_at": record.updated_at if changed else None, "snapshot": snapshot}
+    fields = (record_fields(report.kind, record, school) if changed
+              else values.with_english(report.kind, snapshot["fields"], record, school=school))
+    return {"fields": fields, "changed_at": record.updated_at if changed else None,
+            "snapshot": snapshot}
 
 
-def api_body(found: Lookup, tz=None) -> dict:
+def api_body(found: Lookup, tz=None, school: values.School | None = None) -> dict:
     """The JSON an HR system gets; for anything but a valid report, the outcome alone.
-    Times in ISO 8601 with the offset of the school's zone `tz`."""
+    Times in ISO 8601 with the offset of the school's zone `tz`; each field has
+    `value` (Chinese) and `value_en` (English)."""
     body = {"status": found.outcome}
     if found.outcome == VALID:
-        view = latest_view(found.report)
+        view = latest_view(found.report, school)
         snapshot = view["snapshot"]
         body.update({
             "code": found.code, "kind": found.report.kind, "title": snapshot["title"],

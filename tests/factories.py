@@ -201,28 +201,36 @@ def issue_report(app, owner, record, *, render, kind="diploma", months=3, now=No
                              now=now)
 
 
-def sample_snapshot(photo: bytes | None = None) -> dict:
-    """A diploma report's snapshot with hard names, long values and an optional photo."""
+def sample_snapshot(photo: bytes | None = None, version: int = 2) -> dict:
+    """A diploma report's snapshot with hard names, long values and an optional photo.
+
+    Version 2 (as issued now) has each value's English (`value_en`); version 1,
+    as issued before, has none.
+    """
     fields = [
-        ("name", "姓名", "Name", "买买提·艾力 王𠮷 䶮"),
-        ("gender", "性别", "Gender", "女"),
-        ("birth_date", "出生日期", "Date of birth", "2003-05-17"),
-        ("id_type", "证件类型", "ID type", "居民身份证"),
-        ("school_name", "学校名称", "Institution", "示范大学"),
-        ("level", "层次", "Level", "本科"),
-        ("major", "专业", "Major", "计算机科学与技术（中外合作办学）"),
-        ("duration", "学制", "Length of program", "4 年"),
-        ("study_mode", "学习形式", "Mode of study", "普通全日制"),
-        ("education_category", "学历类别", "Type of education", "普通高等教育"),
-        ("admission_date", "入学日期", "Date of admission", "2021-09-01"),
-        ("graduation_date", "毕(结)业日期", "Date of graduation", "2025-06-30"),
-        ("completion", "毕(结)业", "Graduation / completion", "毕业"),
-        ("certificate_number", "证书编号", "Certificate number", "107011202505001234"),
-        ("school_number", "学校编号", "School's certificate number", "SFDX-2025-001234"),
-        ("president", "校(院)长姓名", "President", "李明"),
+        ("name", "姓名", "Name", "买买提·艾力 王𠮷 䶮", "MAIMAITI AILI"),
+        ("gender", "性别", "Gender", "女", "Female"),
+        ("birth_date", "出生日期", "Date of birth", "2003-05-17", "2003-05-17"),
+        ("id_type", "证件类型", "ID type", "居民身份证", "Resident Identity Card"),
+        ("school_name", "学校名称", "Institution", "示范大学", "Demonstration University"),
+        ("level", "层次", "Level", "本科", "Undergraduate (Bachelor's level)"),
+        ("major", "专业", "Major", "计算机科学与技术（中外合作办学）",
+         "Computer Science and Technology (Sino-foreign joint program)"),
+        ("duration", "学制", "Length of program", "4 年", "4 years"),
+        ("study_mode", "学习形式", "Mode of study", "普通全日制", "Full-time"),
+        ("education_category", "学历类别", "Type of education", "普通高等教育",
+         "Regular higher education"),
+        ("admission_date", "入学日期", "Date of admission", "2021-09-01", "2021-09-01"),
+        ("graduation_date", "毕(结)业日期", "Date of graduation", "2025-06-30", "2025-06-30"),
+        ("completion", "毕(结)业", "Graduation / completion", "毕业", "Graduated"),
+        ("certificate_number", "证书编号", "Certificate number", "107011202505001234",
+         "107011202505001234"),
+        ("school_number", "学校编号", "School's certificate number", "SFDX-2025-001234",
+         "SFDX-2025-001234"),
+        ("president", "校(院)长姓名", "President", "李明", "LI Ming"),
     ]
     return {
-        "version": 1,
+        "version": version,
         "kind": "diploma",
         "title": {"zh": "示范大学 学历证书电子注册备案表",
                   "en": "Demonstration University · Diploma Registration Record"},
@@ -231,7 +239,9 @@ def sample_snapshot(photo: bytes | None = None) -> dict:
         "issued_at": "2026-11-28T12:00:00Z",
         "expires_at": "2027-02-28T12:00:00Z",
         "record_updated_at": "2026-01-01",
-        "fields": [{"key": k, "zh": zh, "en": en, "value": v} for k, zh, en, v in fields],
+        "fields": [{"key": k, "zh": zh, "en": en, "value": v,
+                    **({"value_en": v_en} if version >= 2 else {})}
+                   for k, zh, en, v, v_en in fields],
         "photo": {"zh": "学历照片", "en": "Diploma photo",
                   "jpeg_base64": base64.b64encode(photo).decode("ascii")} if photo else None,
         "verify_url": "http://127.0.0.1:8000/verify/ABCD2345EFGH6789",

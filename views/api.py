@@ -1,7 +1,8 @@
 """JSON API for HR systems: the same outcomes as /verify, with HTTP status codes.
 
     GET /api/v1/reports/<code>
-    200 {"status": "valid", ...the report...}
+    200 {"status": "valid", ...the report...}; each of its "fields" has
+        "value" (Chinese, as recorded) and "value_en" (English)
     404 {"status": "unknown"}
     410 {"status": "expired"}, {"status": "closed"} (by its owner)
         or {"status": "withdrawn"} (by the school)
@@ -14,8 +15,8 @@ YYYY-MM-DD, the school's day.
 from flask import Blueprint, jsonify
 
 from models import Verification
-from services import reports
-from views import client_ip, limit_shared, school_timezone
+from services import reports, values
+from views import client_ip, limit_shared, school_timezone, settings
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -30,7 +31,8 @@ def report(code):
     found = reports.lookup(code)
     if found.report is not None:
         reports.log_verification(found.report, Verification.API, ip=client_ip())
-    response = jsonify(reports.api_body(found, school_timezone()))
+    response = jsonify(reports.api_body(found, school_timezone(),
+                                        values.School.from_config(settings())))
     response.status_code = STATUS[found.outcome]
     response.headers["Cache-Control"] = "no-store"
     return response

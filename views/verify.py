@@ -11,9 +11,9 @@ from forms import VerifyForm, VerifyPdfForm
 from models import Verification
 from services import pdf as pdf_service
 from services import reports
-from services import signing
+from services import signing, values
 from views import (client_ip, limit_shared, render_component, school_keys, send_private_file,
-                   trusted_certificates, upload_limit)
+                   settings, trusted_certificates, upload_limit)
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -36,7 +36,8 @@ def _outcome(found, form=None, channel=Verification.WEB):
         reports.log_verification(found.report, channel, ip=client_ip(),
                                  organisation=form.organisation.data if form else "",
                                  purpose=form.purpose.data if form else "")
-    view = reports.latest_view(found.report) if found.outcome == reports.VALID else None
+    view = (reports.latest_view(found.report, values.School.from_config(settings()))
+            if found.outcome == reports.VALID else None)
     return render_component("verify/result.html", "verify/_result.html", STATUS[found.outcome],
                             found=found, view=view, grouped=reports.grouped,
                             fingerprint=school_keys().fingerprint_sha256)

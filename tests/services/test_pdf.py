@@ -57,6 +57,21 @@ def test_text_is_extractable(text):
     assert "教育部" not in text and "Ministry" not in text
 
 
+def test_values_read_in_english_too(text):
+    """Snapshot version 2: each value's English beside it (services.values)."""
+    for expected in ("女 Female", "Undergraduate (Bachelor's level)", "Demonstration University",
+                     "4 年 4 years", "Full-time", "Regular higher education", "Graduated",
+                     "MAIMAITI AILI", "LI Ming"):
+        assert expected in text, expected
+    assert "2003-05-17 2003-05-17" not in text      # no English repeated when it is the same
+
+
+def test_version_1_snapshot_still_renders_on_one_page(keys):
+    old = pdf.render_unsigned(sample_snapshot(version=1), keys)
+    page = PdfReader(io.BytesIO(old)).pages
+    assert len(page) == 1 and "Female" not in page[0].extract_text()
+
+
 def test_fonts_are_embedded_subsets(report):
     reader = PdfReader(io.BytesIO(report))
     fonts = reader.pages[0]["/Resources"]["/Font"]
