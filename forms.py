@@ -8,6 +8,7 @@ import re
 
 from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import FileStorage
@@ -19,8 +20,9 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Val
 from services import auditlog, clock, columns, identity, reports, staff_accounts
 from services.columns import Kind
 
-ID_TYPE_CHOICES = [SelectChoice(identity.RESIDENT_ID, _l("居民身份证")),
-                   SelectChoice(identity.OTHER_ID, _l("其他（护照、港澳台居民证件等）"))]
+# The English names are the catalogue's 证件类型 table (identity.id_type_english).
+ID_TYPE_CHOICES = [SelectChoice(id_type, lazy_pgettext("证件类型", id_type))
+                   for id_type in identity.ID_TYPES]
 CHANNEL_CHOICES = [SelectChoice("sms", _l("手机短信")), SelectChoice("email", _l("邮箱"))]
 NEW_PASSWORD_HINT = _l("至少 8 位，须包含字母和数字，不能包含用户名或证件号码。")
 PASSWORDS_DIFFER = _l("两次输入的密码不一致。")
@@ -59,8 +61,9 @@ class CleanForm(PortalForm):
 
 
 def id_type_field():
-    return RadioField(_l("证件类型"), choices=ID_TYPE_CHOICES, default=identity.RESIDENT_ID,
-                      invalid_choice_message=_l("请选择证件类型。"))
+    return SelectField(_l("证件类型"), choices=ID_TYPE_CHOICES, default=identity.RESIDENT_ID,
+                       invalid_choice_message=_l("请选择证件类型。"),
+                       description=_l("“其他”用于以上都不是的证件。"))
 
 
 class IdTypeMixin:

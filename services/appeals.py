@@ -19,18 +19,10 @@ def normalize_reference(typed: str) -> str:
     return f"{text[:10]}-{text[10:]}" if len(text) > 10 else text
 
 
-def _id_candidates(typed: str):
-    for rule in (identity.normalize_resident_id, identity.normalize_other_id):
-        try:
-            yield rule(typed)
-        except identity.IdentityError:
-            continue
-
-
 def find(reference: str, id_number: str):
     """An appeal by its reference, only together with the ID number it names."""
     appeal = Appeal.get_or_none(Appeal.reference == normalize_reference(reference))
-    if appeal and appeal.id_number in set(_id_candidates(id_number)):
+    if appeal and appeal.id_number in identity.lookup_forms(id_number):
         return appeal
     return None
 

@@ -80,7 +80,7 @@ def matches_account(record: Record, account: Account) -> bool:
     if record.id_number:
         return record.id_number == account.id_number
     birth = getattr(record, "birth_date", None)
-    if birth and account.id_number and account.id_type == identity.RESIDENT_ID:
+    if birth and account.id_number and identity.carries_birth_date(account.id_type):
         return birth == identity.birth_date_of(account.id_number)
     return True
 

@@ -190,13 +190,12 @@ def clean(column: Column, value, today: datetime.date | None = None):
 
 
 def clean_id_number(value, id_type: str, today: datetime.date | None = None) -> str | None:
-    """An ID number in its stored form (18 digits for a resident ID), or None when empty."""
+    """An ID number in its stored form (18 digits for a resident ID), or None when
+    empty, by the rule of its 证件类型 (identity.normalize_id_number)."""
     text = _identifier(value)
     if not text:
         return None
-    if id_type == identity.RESIDENT_ID:
-        return identity.normalize_resident_id(text, today=today)
-    return identity.normalize_other_id(text)
+    return identity.normalize_id_number(text, id_type, today=today)
 
 
 def _text(value) -> str:
@@ -348,7 +347,7 @@ def _check_id_number(kind: Kind, value, values: dict, problems: list, today: dat
         return
     values["id_number"] = number
     values["id_number_index"] = crypto.blind_index(number)
-    if values["id_type"] != identity.RESIDENT_ID:
+    if not identity.carries_birth_date(values["id_type"]):
         return
     birth = values.get("birth_date")
     if birth and birth != identity.birth_date_of(number):

@@ -49,13 +49,33 @@ def _evidence_extension(data: bytes, max_bytes: int) -> str:
     return uploads.PHOTO_EXTENSIONS[kind]
 
 
+# 证件类型 and 证件号码 go together: a number is checked by its type's rule.
+ID_PAIR = {"id_type": "id_number", "id_number": "id_type"}
+
+
+def pending_companion(record: Record, attr: str):
+    """The value a pending request proposes for the other half of the ID pair of
+    `attr` (证件类型 for 证件号码 and back), or None."""
+    other = ID_PAIR.get(attr)
+    kind = next((k for k in KINDS.values() if k.model is type(record)), None)
+    if other is None or kind is None:
+        return None
+    request = CorrectionRequest.get_or_none(
+        CorrectionRequest.kind == kind.key, CorrectionRequest.record_id == record.id,
+        CorrectionRequest.field == other, CorrectionRequest.status == CorrectionRequest.PENDING)
+    return request.proposed_value if request else None
+
+
 def checked_value(record: Record, column: Column, typed: str, field: str) -> str:
     """`typed` as the record would show it, once it passes the column's own rule
     (a choice among the column's choices, a real date, a valid ID number for the
-    record's ID type …); CorrectionError beside `field` otherwise."""
+    record's ID type, or for the type a pending correction of 证件类型 proposes …);
+    CorrectionError beside `field` otherwise."""
     try:
         if column.type == "id_number":
-            stored = clean_id_number(typed, getattr(record, "id_type", None) or identity.RESIDENT_ID)
+            id_type = (pending_companion(record, "id_number") or getattr(record, "id_type", None)
+                       or identity.RESIDENT_ID)
+            stored = clean_id_number(typed, id_type)
         else:
             stored = clean(column, typed)
     except (InvalidValue, identity.IdentityError) as error:
@@ -197,6 +217,12 @@ def _adopt(correction: CorrectionRequest, kind: Kind, column: Column, typed: str
     raw = {c.attr: display_value(record, c) for c in kind.columns}
     raw[correction.field] = typed
     values, problems = clean_values(kind, raw)
+    companion = pending_companion(record, correction.field)
+    if problems and companion:
+        # Half of the ID pair while the other half waits too (a 护照 number on a
+        # record of 居民身份证): the pair as proposed may pass where this half alone
+        # cannot; only this half is written, the other waits for its own decision.
+        values, problems = clean_values(kind, {**raw, ID_PAIR[correction.field]: companion})
     if problems:
         raise CorrectionError(_l("按记录的规则，新的内容不能采用：%(problems)s",
                                  problems="；".join(f"{h}：{m}" for h, m in problems)),

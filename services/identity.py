@@ -17,8 +17,17 @@ from stdnum.cn import ric
 from services.errors import ServiceError
 
 RESIDENT_ID = "居民身份证"
+PASSPORT = "护照"
+HK_MACAO_PERMIT = "港澳居民来往内地通行证"
+TAIWAN_PERMIT = "台湾居民来往大陆通行证"
+FOREIGN_PERMANENT_ID = "外国人永久居留身份证"
+RESIDENCE_PERMIT = "港澳台居民居住证"
 OTHER_ID = "其他"
-ID_TYPES = (RESIDENT_ID, OTHER_ID)
+# The order of every list of 证件类型: the resident ID first, the catch-all last.
+ID_TYPES = (RESIDENT_ID, PASSPORT, HK_MACAO_PERMIT, TAIWAN_PERMIT, FOREIGN_PERMANENT_ID,
+            RESIDENCE_PERMIT, OTHER_ID)
+# Numbers laid out as GB 11643: birth date in characters 7–14, sex in the 17th.
+BIRTH_DATE_TYPES = (RESIDENT_ID, RESIDENCE_PERMIT)
 
 
 def id_type_english() -> dict:
@@ -27,7 +36,17 @@ def id_type_english() -> dict:
     Call it under `flask_babel.force_locale("en")` (services.values does).
     """
     return {RESIDENT_ID: pgettext("证件类型", "居民身份证"),
+            PASSPORT: pgettext("证件类型", "护照"),
+            HK_MACAO_PERMIT: pgettext("证件类型", "港澳居民来往内地通行证"),
+            TAIWAN_PERMIT: pgettext("证件类型", "台湾居民来往大陆通行证"),
+            FOREIGN_PERMANENT_ID: pgettext("证件类型", "外国人永久居留身份证"),
+            RESIDENCE_PERMIT: pgettext("证件类型", "港澳台居民居住证"),
             OTHER_ID: pgettext("证件类型", "其他")}
+
+
+def carries_birth_date(id_type: str | None) -> bool:
+    """Whether numbers of this type hold the birth date and sex (birth_date_of, gender_of)."""
+    return id_type in BIRTH_DATE_TYPES
 
 
 class IdentityError(ServiceError):
@@ -85,21 +104,135 @@ def normalize_resident_id(raw: str, today: datetime.date | None = None) -> str:
 
 
 def normalize_other_id(raw: str) -> str:
+    """The catch-all rule (其他, and the national data's 其他). Every type's number
+    is stored in this form (folded, upper case), so this rule alone finds a number
+    whatever type the person chose: see `lookup_forms`."""
     number = fold(raw).upper()
     if not re.fullmatch(r"[A-Z0-9]{5,20}", number):
         raise IdentityError(_l("证件号码应为 5 到 20 位字母或数字。"))
     return number
 
 
-def normalize_id_number(raw: str, id_type: str = RESIDENT_ID) -> str:
+def _typed(raw: str) -> str:
+    number = fold(raw).upper()
+    if not number:
+        raise IdentityError(_l("请填写证件号码。"))
+    return number
+
+
+# Chinese passports: ordinary e-passports E + 8 digits or E + a letter (not I, O) + 7
+# digits, the older G + 8 digits; diplomatic (D), service (S) and public-affairs (P)
+# passports a letter + 7 digits (S also + 8).
+_CHINESE_PASSPORT = re.compile(r"E\d{8}|E[A-HJ-NP-Z]\d{7}|G\d{8}|[DPS]\d{7}|S\d{8}")
+# Any other country's: no nationality is asked, so only the shape all share.
+_FOREIGN_PASSPORT = re.compile(r"(?=[A-Z]*\d)[A-Z0-9]{5,17}")
+
+
+def normalize_passport(raw: str) -> str:
+    number = _typed(raw)
+    if _CHINESE_PASSPORT.fullmatch(number) or _FOREIGN_PASSPORT.fullmatch(number):
+        return number
+    raise IdentityError(_l("护照号码应为 5 到 17 位字母和数字，至少含一位数字，"
+                           "如中国护照 E12345678。"))
+
+
+def normalize_hk_macao_permit(raw: str) -> str:
+    """H (Hong Kong) or M (Macao) + 8 digits; the card before 2013 had 10 digits."""
+    number = _typed(raw)
+    if not re.fullmatch(r"[HM](\d{8}|\d{10})", number):
+        raise IdentityError(_l("港澳居民来往内地通行证号码应为 H 或 M 加 8 位数字"
+                               "（旧版证件为 10 位数字）。"))
+    return number
+
+
+def normalize_taiwan_permit(raw: str) -> str:
+    """8 digits (the card since 2015); the older booklet had up to 10 characters,
+    8 digits and the issue count, often written in brackets: 12345678(B)."""
+    number = re.sub(r"[()]", "", _typed(raw))
+    if not re.fullmatch(r"\d{8}(?:[0-9A-Z]{1,2})?", number):
+        raise IdentityError(_l("台湾居民来往大陆通行证号码应为 8 位数字（旧版证件为 10 位）。"))
+    return number
+
+
+def _check_gb11643(number: str, today: datetime.date | None, *, what) -> None:
+    """An 18-character number laid out as GB 11643: a real birth date, not in the
+    future, and the check character (`what` names the document in the messages)."""
+    if not re.fullmatch(r"\d{17}[0-9X]", number):
+        raise IdentityError(_l("%(what)s号码应为 18 位，前 17 位为数字，最后一位为数字或 X。",
+                               what=what))
+    try:
+        birth = ric.get_birth_date(number)
+    except stdnum_errors.ValidationError:
+        raise IdentityError(_l("%(what)s号码中的出生日期不存在。", what=what)) from None
+    if birth.year < 1900 or birth > (today or datetime.date.today()):
+        raise IdentityError(_l("%(what)s号码中的出生日期不合理。", what=what))
+    if number[17] != _check_character(number[:17]):
+        raise IdentityError(_l("%(what)s号码校验位不正确，请核对后重新输入。", what=what))
+
+
+def normalize_foreign_permanent_id(raw: str, today: datetime.date | None = None) -> str:
+    """The 2017 card: the holder's ISO country code (3 letters) + 12 digits; the card
+    since 2023: 18 characters starting with 9, laid out and checked as GB 11643."""
+    number = _typed(raw)
+    if re.fullmatch(r"[A-Z]{3}\d{12}", number):
+        return number
+    if len(number) == 18 and number.startswith("9"):
+        _check_gb11643(number, today, what=_l("外国人永久居留身份证"))
+        return number
+    raise IdentityError(_l("外国人永久居留身份证号码应为 3 位国籍字母加 12 位数字（2017 年版），"
+                           "或以 9 开头的 18 位号码（2023 年版）。"))
+
+
+RESIDENCE_PERMIT_AREAS = {"810000": "香港", "820000": "澳门", "830000": "台湾"}
+
+
+def normalize_residence_permit(raw: str, today: datetime.date | None = None) -> str:
+    """18 characters like a resident ID, with the area code 810000 (Hong Kong),
+    820000 (Macao) or 830000 (Taiwan)."""
+    number = _typed(raw)
+    if len(number) != 18 or number[:6] not in RESIDENCE_PERMIT_AREAS:
+        raise IdentityError(_l("港澳台居民居住证号码应为 18 位，以 810000（香港）、"
+                               "820000（澳门）或 830000（台湾）开头。"))
+    _check_gb11643(number, today, what=_l("居住证"))
+    return number
+
+
+def normalize_id_number(raw: str, id_type: str = RESIDENT_ID,
+                        today: datetime.date | None = None) -> str:
+    """The number in its stored form by the rule of its 证件类型."""
     if id_type == RESIDENT_ID:
-        return normalize_resident_id(raw)
+        return normalize_resident_id(raw, today=today)
+    if id_type == PASSPORT:
+        return normalize_passport(raw)
+    if id_type == HK_MACAO_PERMIT:
+        return normalize_hk_macao_permit(raw)
+    if id_type == TAIWAN_PERMIT:
+        return normalize_taiwan_permit(raw)
+    if id_type == FOREIGN_PERMANENT_ID:
+        return normalize_foreign_permanent_id(raw, today=today)
+    if id_type == RESIDENCE_PERMIT:
+        return normalize_residence_permit(raw, today=today)
     if id_type == OTHER_ID:
         return normalize_other_id(raw)
     raise IdentityError(_l("请选择证件类型。"))
 
 
+def lookup_forms(typed: str) -> list:
+    """The stored forms a typed number may have, whatever its type: the resident ID
+    form (a 15-digit number becomes 18) and the folded form every other type keeps.
+    Look-ups by number (login, appeals, search) compare these and ignore the type,
+    so a record of the national data's 其他 and an account's 护照 meet."""
+    forms = []
+    for rule in (normalize_resident_id, normalize_other_id):
+        try:
+            forms.append(rule(typed))
+        except IdentityError:
+            continue
+    return list(dict.fromkeys(forms))
+
+
 def birth_date_of(resident_id: str) -> datetime.date:
+    """From a number of a type that `carries_birth_date`."""
     return ric.get_birth_date(resident_id)
 
 

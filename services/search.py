@@ -116,11 +116,7 @@ def lookups(typed: str) -> Lookups:
     folded = identity.fold(text)
     if not username and _IDENTIFIER.fullmatch(folded) and len(folded) <= 32:
         identifiers = list(dict.fromkeys((text, folded, folded.upper())))
-        for rule in (identity.normalize_resident_id, identity.normalize_other_id):
-            try:
-                ids.append(rule(folded))
-            except identity.IdentityError:
-                pass
+        ids = identity.lookup_forms(folded)
         try:
             key = identity.certificate_key(folded)
         except identity.IdentityError:

@@ -1,5 +1,6 @@
 """services.identity: the rules for what people type."""
 import datetime
+import re
 
 import pytest
 
@@ -201,3 +202,130 @@ def test_bad_certificate_numbers(typed):
 def test_certificate_problem_follows_the_format_of_each_year(number, year, fragment):
     problem = identity.certificate_problem(number, year)
     assert (problem is None) if fragment is None else (fragment in str(problem))
+
+
+# --- the real ID types (issue 11) ------------------------------------------------
+
+HK_PERMIT_RESIDENCE = "810000199001010019"   # 港澳台居民居住证, Hong Kong, born 1990-01-01, 男
+TW_PERMIT_RESIDENCE = "830000198512310020"   # Taiwan, born 1985-12-31, 女
+MO_PERMIT_RESIDENCE = "82000020000229003X"   # Macao, born 2000-02-29
+FOREIGN_2023 = "911840198503151238"          # 外国人永久居留身份证 since 2023
+
+
+def test_the_real_types_come_between_the_resident_id_and_the_catch_all():
+    assert identity.ID_TYPES == ("居民身份证", "护照", "港澳居民来往内地通行证", "台湾居民来往大陆通行证",
+                                 "外国人永久居留身份证", "港澳台居民居住证", "其他")
+    assert all(len(id_type) <= 16 for id_type in identity.ID_TYPES)   # the id_type columns
+
+
+@pytest.mark.parametrize("id_type, typed, expected", [
+    ("护照", "E12345678", "E12345678"),              # Chinese ordinary e-passport
+    ("护照", "ea1234567", "EA1234567"),              # E + letter + 7 digits, lower case
+    ("护照", "Ｇ１２３４５６７８", "G12345678"),        # older passport, full width
+    ("护照", "P 1234567", "P1234567"),               # public affairs
+    ("护照", "D1234567", "D1234567"),                # diplomatic
+    ("护照", "S12345678", "S12345678"),              # service
+    ("护照", "123456789", "123456789"),              # US passport
+    ("护照", "c01x00t47", "C01X00T47"),              # German passport
+    ("护照", "AB 123 4567", "AB1234567"),
+    ("港澳居民来往内地通行证", "H12345678", "H12345678"),
+    ("港澳居民来往内地通行证", "m 1234 5678", "M12345678"),
+    ("港澳居民来往内地通行证", "H1234567890", "H1234567890"),   # the older card
+    ("港澳居民来往内地通行证", "ｈ１２３４５６７８", "H12345678"),
+    ("台湾居民来往大陆通行证", "12345678", "12345678"),
+    ("台湾居民来往大陆通行证", "１２３４ ５６７８", "12345678"),
+    ("台湾居民来往大陆通行证", "1234567890", "1234567890"),      # the older booklet
+    ("台湾居民来往大陆通行证", "12345678(b)", "12345678B"),
+    ("外国人永久居留身份证", "usa110085031501", "USA110085031501"),   # the 2017 card
+    ("外国人永久居留身份证", FOREIGN_2023, FOREIGN_2023),            # the 2023 card
+    ("外国人永久居留身份证", "９１１８４０ １９８５０３１５ １２３８", FOREIGN_2023),
+    ("港澳台居民居住证", HK_PERMIT_RESIDENCE, HK_PERMIT_RESIDENCE),
+    ("港澳台居民居住证", "830000-19851231-0020", TW_PERMIT_RESIDENCE),
+    ("港澳台居民居住证", MO_PERMIT_RESIDENCE.lower(), MO_PERMIT_RESIDENCE),
+    ("港澳台居民居住证", "８２００００２０００02２９００３ｘ", MO_PERMIT_RESIDENCE),
+    ("其他", "e1234 5678", "E12345678"),
+])
+def test_each_type_accepts_its_numbers(id_type, typed, expected):
+    assert identity.normalize_id_number(typed, id_type) == expected
+    # Every type keeps the folded form the catch-all gives: look-ups by number meet.
+    assert expected in identity.lookup_forms(typed.replace("(", "").replace(")", ""))
+
+
+@pytest.mark.parametrize("id_type, typed, fragment", [
+    ("护照", "", "请填写"),
+    ("护照", "ABCDEFGHI", "至少含一位数字"),             # no digit
+    ("护照", "1234", "5 到 17"),
+    ("护照", "E123456789012345678", "5 到 17"),
+    ("护照", "E1234567#", "5 到 17"),
+    ("护照", "护照E1234567", "5 到 17"),
+    ("港澳居民来往内地通行证", "K12345678", "H 或 M"),
+    ("港澳居民来往内地通行证", "H1234567", "H 或 M"),
+    ("港澳居民来往内地通行证", "H123456789", "H 或 M"),
+    ("港澳居民来往内地通行证", "12345678", "H 或 M"),
+    ("台湾居民来往大陆通行证", "1234567", "8 位数字"),
+    ("台湾居民来往大陆通行证", "T1234567", "8 位数字"),
+    ("台湾居民来往大陆通行证", "12345678901", "8 位数字"),
+    ("外国人永久居留身份证", "US1100850315011", "3 位国籍字母"),
+    ("外国人永久居留身份证", "USA11008503150", "3 位国籍字母"),
+    ("外国人永久居留身份证", "911840198503151230", "校验位"),
+    ("外国人永久居留身份证", "911840198502301233", "出生日期不存在"),
+    ("外国人永久居留身份证", "811840198503151238", "3 位国籍字母"),
+    ("港澳台居民居住证", "810000199001010010", "校验位"),
+    ("港澳台居民居住证", "11010519491231002X", "810000"),     # a resident ID
+    ("港澳台居民居住证", "84000019900101001X", "810000"),
+    ("港澳台居民居住证", "81000019900101001", "810000"),       # 17 characters
+    ("港澳台居民居住证", "810000199002300019", "出生日期不存在"),
+    ("港澳台居民居住证", "81000019900101X019", "前 17 位"),
+    ("其他", "1234", "5 到 20"),
+])
+def test_each_type_refuses_bad_numbers_with_its_own_message(id_type, typed, fragment):
+    with pytest.raises(IdentityError) as caught:
+        identity.normalize_id_number(typed, id_type)
+    assert fragment in str(caught.value)
+
+
+def test_permits_with_a_birth_date_in_the_future_are_refused():
+    tomorrow = datetime.date.today() + datetime.timedelta(days=1)
+    for prefix, id_type in (("810000", "港澳台居民居住证"), ("911840", "外国人永久居留身份证")):
+        first17 = f"{prefix}{tomorrow:%Y%m%d}001"
+        number = first17 + identity._check_character(first17)
+        with pytest.raises(IdentityError) as caught:
+            identity.normalize_id_number(number, id_type)
+        assert "不合理" in str(caught.value)
+        assert identity.normalize_id_number(number, id_type, today=tomorrow) == number
+
+
+def test_birth_date_and_sex_only_from_types_that_carry_them():
+    assert [t for t in identity.ID_TYPES if identity.carries_birth_date(t)] == ["居民身份证", "港澳台居民居住证"]
+    assert not identity.carries_birth_date(None)
+    assert identity.birth_date_of(HK_PERMIT_RESIDENCE) == datetime.date(1990, 1, 1)
+    assert identity.gender_of(HK_PERMIT_RESIDENCE) == "男"
+    assert identity.gender_of(TW_PERMIT_RESIDENCE) == "女"
+
+
+def test_lookup_forms_give_the_resident_and_the_folded_form():
+    assert identity.lookup_forms("110105491231002") == ["11010519491231002X", "110105491231002"]
+    assert identity.lookup_forms("e1234 5678") == ["E12345678"]
+    assert identity.lookup_forms("12") == []
+
+
+def test_every_type_has_an_english_name(app):
+    from flask_babel import force_locale
+    with force_locale("en"):
+        english = identity.id_type_english()
+    assert set(english) == set(identity.ID_TYPES)
+    assert english["护照"] == "Passport"
+    assert english["港澳台居民居住证"] == "Residence Permit for Hong Kong, Macao and Taiwan Residents"
+    assert english["外国人永久居留身份证"] == "Foreign Permanent Resident ID Card"
+    assert not any(re.search(r"[\u4e00-\u9fff]", name) for name in english.values())
+
+
+@pytest.mark.parametrize("number, masked", [
+    ("E12345678", "E1*****78"),
+    ("H1234567890", "H1*******90"),
+    ("12345678", "12****78"),
+    ("USA110085031501", "USA1*******1501"),
+    (HK_PERMIT_RESIDENCE, "8100**********0019"),
+])
+def test_every_type_is_masked(number, masked):
+    assert identity.mask_id(number) == masked
