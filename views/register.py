@@ -187,8 +187,10 @@ def appeal():
         except ServiceError as error:
             form_error(form, error, "photo")
         else:
+            sent = appeals.acknowledge(filed, postman=postman(),
+                                       status_url=url_for(".appeal_status", _external=True))
             return render_component("register/appeal.html", "register/_appeal.html",
-                                    form=None, appeal=filed)
+                                    form=None, appeal=filed, acknowledged=sent)
     return render_component("register/appeal.html", "register/_appeal.html",
                             422 if form.is_submitted() else 200, form=form)
 
