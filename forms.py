@@ -279,6 +279,16 @@ class ReportExtendForm(PortalForm):
     months = SelectField(_l("延长至（自今天起）"), validate_choice=False, default="3")
 
 
+class ReportCloseForm(PortalForm):
+    """确认关闭: only a post that carries the confirmation closes a report."""
+
+    confirm = HiddenField()  # the page writes value="yes"; no default, so a bare POST lacks it
+
+    def validate_confirm(self, field):
+        if field.data != "yes":
+            raise ValidationError(_l("关闭报告需要确认：请看清下面的说明，再按“确认关闭”。"))
+
+
 class VerifyForm(PortalForm):
     code = StringField(_l("在线验证码"), description=_l("报告上的 16 位验证码，字母不分大小写，可以带空格或连字符。"),
                        validators=[DataRequired(_l("请填写在线验证码。"))])
