@@ -168,7 +168,9 @@ def confirm(draft):
 @bp.get("/done")
 @login_required
 def done():
-    return render_template("register/done.html")
+    # All the new account's records older than the year the portal shows: said here, plainly.
+    return render_template("register/done.html", early=binding.only_before(
+        current_user, settings()["ELIGIBLE_SINCE_YEAR"]))
 
 
 @bp.route("/appeal", methods=["GET", "POST"])
