@@ -117,6 +117,8 @@ class AppealForm(IdTypeMixin, CleanForm):
     id_type = id_type_field()
     id_number = StringField(_l("证件号码"))
     contact_email = StringField(_l("联系邮箱"), description=_l("处理结果会发送到这个邮箱。"))
+    contact_phone = StringField(_l("手机号码"),
+                                description=_l("可以不填。填写后，申诉编号和处理结果也会用短信发给你。"))
     photo = FileField(_l("手持证件照片"),
                       description=_l("本人手持证件的照片，能看清面部和证件号码；JPG 或 PNG，不超过 2 MB。"))
 
@@ -128,6 +130,13 @@ class AppealForm(IdTypeMixin, CleanForm):
 
     def validate_contact_email(self, field):
         self._normalise(field, identity.normalize_email)
+
+    def validate_contact_phone(self, field):
+        """Optional: empty stays None; anything typed must be a phone number."""
+        if (field.data or "").strip():
+            self._normalise(field, identity.normalize_phone)
+        else:
+            self.clean[field.name] = None
 
 
 class LoginForm(PortalForm):
@@ -272,6 +281,16 @@ class ReportIssueForm(PortalForm):
 
 class ReportExtendForm(PortalForm):
     months = SelectField(_l("延长至（自今天起）"), validate_choice=False, default="3")
+
+
+class ReportCloseForm(PortalForm):
+    """确认关闭: only a post that carries the confirmation closes a report."""
+
+    confirm = HiddenField()  # the page writes value="yes"; no default, so a bare POST lacks it
+
+    def validate_confirm(self, field):
+        if field.data != "yes":
+            raise ValidationError(_l("关闭报告需要确认：请看清下面的说明，再按“确认关闭”。"))
 
 
 class VerifyForm(PortalForm):

@@ -191,6 +191,9 @@ class Appeal(BaseModel):
     id_type = CharField(max_length=16)
     id_number = SensitiveField(index=True)
     contact_email = CharField(max_length=254)
+    # A phone number for contact, if the appellant gave one: the acknowledgement
+    # and the decision are texted to it as well as e-mailed.
+    contact_phone = SensitiveField(null=True)
     photo_path = CharField(max_length=255)
     status = CharField(max_length=16, default=PENDING)
     decision_reason = TextField(null=True)

@@ -5,7 +5,7 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 
 from models import Account, Appeal, db, utcnow
-from services import accounts, audit, binding, identity, reports
+from services import accounts, audit, binding, identity, messaging, reports
 from services.columns import KINDS
 from services.errors import ServiceError
 
@@ -87,11 +87,37 @@ def answer(appeal_id: int, account: Account, text: str, *, ip: str = "") -> Appe
     return Appeal.get_by_id(appeal.id)
 
 
+def _to_appellant(appeal: Appeal, template_name: str, postman, **context) -> None:
+    """E-mail to the contact address and, when the appellant gave a phone, the same
+    text by SMS. Both are tried; the first failure is raised afterwards."""
+    failure = None
+    destinations = [("email", appeal.contact_email)]
+    if appeal.contact_phone:
+        destinations.append(("sms", appeal.contact_phone))
+    for channel, to in destinations:
+        try:
+            postman.send(template_name, channel=channel, to=to, sms=channel == "sms",
+                         reference=appeal.reference, **context)
+        except messaging.MessagingError as error:
+            failure = failure or error
+    if failure:
+        raise failure
+
+
+def acknowledge(appeal: Appeal, *, postman, status_url: str) -> bool:
+    """The acknowledgement with the reference, by e-mail and SMS. The appeal stands
+    if a message fails (the page shows the reference too): False then."""
+    try:
+        _to_appellant(appeal, "appeal_filed.txt", postman, status_url=status_url)
+    except messaging.MessagingError:
+        return False
+    return True
+
+
 def _tell_appellant(appeal: Appeal, postman) -> None:
     approved = appeal.status == Appeal.APPROVED
-    postman.send("appeal_decided_approved.txt" if approved else "appeal_decided_rejected.txt",
-                 channel="email", to=appeal.contact_email,
-                 reference=appeal.reference, reason=appeal.decision_reason)
+    _to_appellant(appeal, "appeal_decided_approved.txt" if approved
+                  else "appeal_decided_rejected.txt", postman, reason=appeal.decision_reason)
 
 
 def decide(appeal: Appeal, approve: bool, reason: str, *, actor: str, postman,

@@ -120,6 +120,46 @@ def waiting(account: Account, since_year: int) -> list:
     return found
 
 
+class TooEarly(BindingError):
+    """What the person typed (or their own name and ID number) leads only to records
+    from before the eligibility year: said plainly, with the registrar's contacts."""
+
+
+def only_before(account: Account, since_year: int) -> bool:
+    """Everything the school holds for this person is from before the eligibility
+    year: the account has no record, nothing waits for it, and records that match its
+    own name and ID number exist, each dated before `since_year`. /records and the end
+    of registration then say so instead of "no records". Asked only for the signed-in
+    person's own (code-checked) name and ID number, and it names no record: it says
+    no more than "the school has records of yours, older than the year it publishes"."""
+    if not account.id_number or account.is_staff:
+        return False
+    name = identity.name_key(account.real_name or "")
+    early = False
+    for kind in KINDS.values():
+        model = kind.model
+        if model.select().where(model.account == account, model.withdrawn_at.is_null()).exists():
+            return False
+        for record in model.select().where(bindable(model),
+                                           model.id_number.matches(account.id_number)):
+            if identity.name_key(record.name) != name:
+                continue
+            if eligible(record, since_year):
+                return False
+            year = record_year(record)
+            early = early or (year is not None and year < since_year)
+    return early
+
+
+def too_early_year(year: int, since_year: int) -> TooEarly | None:
+    """The plain answer for a year typed at binding that lies before the eligibility year."""
+    if year >= since_year:
+        return None
+    return TooEarly(_l("你填写的年份 %(typed)s 早于 %(year)s 年。%(year)s 年以前的学历、学位记录不在网上"
+                       "查询范围内，无法在这里绑定；需要证明请联系学校学籍管理部门。",
+                       typed=year, year=since_year), field="year")
+
+
 def confirmed(account: Account) -> bool:
     """The account passed the number check or the registrar approved it once."""
     return BindRequest.select().where(BindRequest.account == account,
@@ -249,6 +289,10 @@ def check_number(account: Account, number: str, *, since_year: int, mode: str, c
             raise BindingError(_l("今天的绑定尝试次数已用完，请明天再试，或联系学校学籍管理部门。"),
                                field="number")
         found = waiting(account, since_year)
+        if not found and only_before(account, since_year):
+            raise TooEarly(_l("学校保存的你的记录都早于 %(year)s 年，不在网上查询范围内，"
+                              "无需验证；需要证明请联系学校学籍管理部门。", year=since_year),
+                           field="number")
         if not found or confirmed(account):
             raise BindingError(_l("没有等待验证的记录。"), field="number")
         fits = any(_number_fits(record, typed) for record in found)
@@ -397,6 +441,9 @@ def bind_by_certificate(account: Account, kind_key: str, number: str, year: int,
                         config, ip: str = "", postman=None) -> Record:
     if kind_key not in ("diploma", "degree"):
         raise BindingError(_l("只能按证书编号绑定学历或学位记录。"))
+    early = too_early_year(year, config["ELIGIBLE_SINCE_YEAR"])
+    if early is not None:
+        raise early   # implied by the year typed alone: nothing is looked up, no try counted
     if _out_of_tries(account, config):
         raise BindingError(_l("今天的绑定尝试次数已用完，请明天再试，或联系学校学籍管理部门。"))
     if school not in school_names(config):

@@ -138,6 +138,7 @@ def file_appeal(clean: dict, photo: bytes, *, upload_dir, max_bytes: int, ip: st
             appeal = Appeal.create(
                 reference=reference, real_name=clean["real_name"], id_type=clean["id_type"],
                 id_number=clean["id_number"], contact_email=clean["contact_email"],
+                contact_phone=clean.get("contact_phone") or None,
                 photo_path=str(path.relative_to(upload_dir)), ip=ip)
             audit.log("appeal.filed", actor=clean["contact_email"], detail=reference, ip=ip)
     except Exception:

@@ -15,7 +15,7 @@ from werkzeug.security import safe_join
 
 import crypto
 from extensions import limiter
-from services import accounts
+from services import accounts, identity
 from services import settings as settings_service
 from services import signing
 from services.columns import KINDS
@@ -302,3 +302,4 @@ def register_blueprints(app: Flask) -> None:
     app.jinja_env.globals["label_for"] = label_for
     app.jinja_env.globals["bilingual"] = bilingual
     app.jinja_env.globals["english"] = english
+    app.jinja_env.filters["mask_phone"] = lambda number: identity.mask_phone(number or "")

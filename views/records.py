@@ -34,12 +34,16 @@ def _index(fragment="records/_sections.html", status=200, **forms):
     After a refused POST htmx gets the hold component alone, a plain form post the
     whole page, both with the form's messages."""
     sections = [(kind, records.records_of(current_user.id, kind)) for kind in KINDS.values()]
-    hold = binding.hold_of(current_user, since_year=settings()["ELIGIBLE_SINCE_YEAR"],
-                           mode=settings()["BIND_MODE"])
+    since_year = settings()["ELIGIBLE_SINCE_YEAR"]
+    hold = binding.hold_of(current_user, since_year=since_year, mode=settings()["BIND_MODE"])
+    # Nothing shown, and all the person's records are older than the year the portal shows.
+    early = (not any(items for _kind, items in sections)
+             and binding.only_before(current_user, since_year))
     forms.setdefault("number_form", NumberCheckForm(formdata=None))
     forms.setdefault("request_form", ConfirmationRequestForm(formdata=None))
     return render_component("records/index.html", fragment, status=status, sections=sections,
-                            hold=hold, standalone=fragment == "records/_hold.html", **forms)
+                            hold=hold, early=early, standalone=fragment == "records/_hold.html",
+                            **forms)
 
 
 @bp.post("/number-check")
@@ -189,6 +193,7 @@ def evidence(request_id):
 def bind():
     form = RecordBindForm()
     form.school.choices = [(name, name) for name in binding.school_names(settings())]
+    early = False
     if form.validate_on_submit():
         try:
             record = binding.bind_by_certificate(
@@ -197,8 +202,11 @@ def bind():
                 postman=postman())
         except binding.BindingError as error:
             form_error(form, error, "certificate_number")
+            early = isinstance(error, binding.TooEarly)
         else:
             flash(_("绑定成功，这条%(kind)s记录已加入你的档案。", kind=label_for(KINDS[form.kind.data])), "info")
             return leave_to(url_for(".detail", kind_key=form.kind.data, record_id=record.id))
-    return render_component("records/bind.html", "records/_bind.html", form=form,
+    if request.method == "GET":
+        early = binding.only_before(current_user, settings()["ELIGIBLE_SINCE_YEAR"])
+    return render_component("records/bind.html", "records/_bind.html", form=form, early=early,
                             status=422 if form.is_submitted() else 200)

@@ -168,7 +168,9 @@ def confirm(draft):
 @bp.get("/done")
 @login_required
 def done():
-    return render_template("register/done.html")
+    # All the new account's records older than the year the portal shows: said here, plainly.
+    return render_template("register/done.html", early=binding.only_before(
+        current_user, settings()["ELIGIBLE_SINCE_YEAR"]))
 
 
 @bp.route("/appeal", methods=["GET", "POST"])
@@ -188,8 +190,10 @@ def appeal():
         except ServiceError as error:
             form_error(form, error, "photo")
         else:
+            sent = appeals.acknowledge(filed, postman=postman(),
+                                       status_url=url_for(".appeal_status", _external=True))
             return render_component("register/appeal.html", "register/_appeal.html",
-                                    form=None, appeal=filed)
+                                    form=None, appeal=filed, acknowledged=sent)
     return render_component("register/appeal.html", "register/_appeal.html",
                             422 if form.is_submitted() else 200, form=form)
 

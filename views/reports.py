@@ -6,7 +6,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
 
-from forms import ReportExtendForm, ReportIssueForm
+from forms import ReportCloseForm, ReportExtendForm, ReportIssueForm
 from models import Report
 from services import pdf as pdf_service
 from services import records, reports
@@ -119,11 +119,23 @@ def extend(report_id):
     return _render_detail(report, form, status=422)
 
 
-@bp.post("/<int:report_id>/close")
+@bp.route("/<int:report_id>/close", methods=["GET", "POST"])
 @limit_posts("RATELIMIT_FORM")
 def close(report_id):
+    """关闭报告, in two steps: GET shows the confirmation (a page, or the fragment htmx
+    swaps in place of the button); only a POST carrying it closes. A POST without
+    the confirmation answers 422 with it."""
     report = get_object_or_404(Report, Report.id == report_id,
                                Report.account == current_user.id)
-    reports.close(report, ip=client_ip())
-    flash(_("报告已关闭，验证码立即失效。"), "info")
-    return leave_to(url_for(".detail", report_id=report.id))
+    if reports.status_of(report) != "valid":
+        return leave_to(url_for(".detail", report_id=report.id))
+    form = ReportCloseForm()
+    if form.validate_on_submit():
+        reports.close(report, ip=client_ip())
+        flash(_("报告已关闭，验证码立即失效。"), "info")
+        return leave_to(url_for(".detail", report_id=report.id))
+    if form.is_submitted() and not form.errors:
+        form.confirm.errors = [_("关闭报告需要确认：请看清下面的说明，再按“确认关闭”。")]
+    return render_component("reports/close.html", "reports/_close.html",
+                            422 if form.is_submitted() else 200, report=report, form=form,
+                            snapshot=reports.snapshot_of(report))

@@ -310,8 +310,10 @@ def test_report_pages_have_no_violations(page, live_server, demo_data, make_acco
     audit("new report, one already valid")
 
     page.goto(detail)
-    page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="立即关闭报告").click()
+    expect(page.locator("#report-close")).to_contain_text("关闭不能撤销。")
+    audit("report, close confirmation")
+    page.get_by_role("button", name="确认关闭").click()
     expect(page.locator("dl.facts .state")).to_have_text("已关闭")
     audit("report, closed")
     page.goto(f"/verify/{code}")

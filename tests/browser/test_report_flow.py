@@ -84,8 +84,12 @@ def test_issue_verify_and_close_a_report(page, verifier_page, li_hua, live_serve
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="立即关闭报告").click()
+    # The confirmation appears in the page (no window.confirm); 返回 would keep the report.
+    confirmation = page.locator("#report-close")
+    expect(confirmation).to_contain_text("关闭不能撤销。")
+    confirmation.get_by_role("button", name="确认关闭").click()
     expect(page.get_by_role("status")).to_have_text("报告已关闭，验证码立即失效。")
-    assert dialogs == ["关闭后验证码立即失效，不能恢复。确定关闭吗？"]
+    assert dialogs == []
     expect(page.locator("dl.facts .state")).to_have_text("已关闭")
     expect(page.get_by_role("button", name="立即关闭报告")).to_have_count(0)
 

@@ -139,7 +139,12 @@ def test_record_already_mine_says_so(app, db, account, old_diploma):
 def test_pre_eligibility_diplomas_never_bind_by_certificate(app, db, account, make_record):
     make_record("diploma", id_number=None, graduation_date="1989-07-01", school_name="示范学院",
                 certificate_number="00111")
-    assert refused(app, account, "111", 1989, "示范学院") == str(binding.NEUTRAL)
+    # The year typed is before the eligibility year: said plainly (it follows from what
+    # was typed), nothing is looked up and no attempt is counted; the record stays unbound.
+    answer = refused(app, account, "111", 1989, "示范学院")
+    assert "1989 早于 1991 年" in answer and "不在网上查询范围内" in answer
+    assert Diploma.get().account_id is None
+    assert BindAttempt.select().count() == 0
 
 
 def test_degree_binds_by_its_certificate_number(app, db, account, make_record):

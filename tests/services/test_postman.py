@@ -66,6 +66,26 @@ TEXTS = [
      "示范大学 学信档案申诉结果",
      "你提交的证件号码申诉（编号 SS2024-0007）未通过。原因：照片看不清证件号码。"
      "如有疑问，请联系学校学籍管理部门。"),
+    ("appeal_decided_approved.txt", dict(reference="SS2024-0007", reason="", sms=True),
+     "示范大学 学信档案申诉结果",
+     "【示范大学】你提交的证件号码申诉（编号 SS2024-0007）已通过。该证件号码已从原账号解除，"
+     "你现在可以用它实名注册学信档案。"),
+    ("appeal_decided_rejected.txt", dict(reference="SS2024-0007", reason="照片看不清证件号码",
+                                         sms=True),
+     "示范大学 学信档案申诉结果",
+     "【示范大学】你提交的证件号码申诉（编号 SS2024-0007）未通过。原因：照片看不清证件号码。"
+     "如有疑问，请联系学校学籍管理部门。"),
+    ("appeal_filed.txt", dict(reference="SS20240101-ABC234", sms=False,
+                              status_url="https://portal.example.edu.cn/register/appeal/status"),
+     "示范大学 学信档案申诉已受理",
+     "你提交的证件号码申诉已收到，申诉编号 SS20240101-ABC234，请妥善保存。学籍管理部门核实后会通知你结果，"
+     "通常在三个工作日内。凭申诉编号和证件号码可以查询进度：https://portal.example.edu.cn/register/appeal/status"),
+    ("appeal_filed.txt", dict(reference="SS20240101-ABC234", sms=True,
+                              status_url="https://portal.example.edu.cn/register/appeal/status"),
+     "示范大学 学信档案申诉已受理",
+     "【示范大学】你提交的证件号码申诉已收到，申诉编号 SS20240101-ABC234，请妥善保存。学籍管理部门核实后会"
+     "通知你结果，通常在三个工作日内。凭申诉编号和证件号码可以查询进度："
+     "https://portal.example.edu.cn/register/appeal/status"),
     ("correction_decided.txt", dict(kind="毕业证书", field="姓名", approved=True, reply="",
                                     value=""),
      "示范大学 学信档案账号通知",

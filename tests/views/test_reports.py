@@ -72,10 +72,52 @@ def test_extend_and_close(signed_in, report):
     assert Report.get_by_id(report.id).expires_at > report.expires_at
     bad = signed_in.post(f"/reports/{report.id}/extend", data={"months": "0"})
     assert bad.status_code == 422
-    assert signed_in.post(f"/reports/{report.id}/close").status_code == 303
+    assert signed_in.post(f"/reports/{report.id}/close", data={"confirm": "yes"}).status_code == 303
     assert Report.get_by_id(report.id).closed_at is not None
     assert "已关闭" in text(signed_in.get(f"/reports/{report.id}"))
     assert signed_in.post(f"/reports/{report.id}/extend", data={"months": "1"}).status_code == 422
+
+
+def test_close_without_javascript_goes_through_a_confirmation_page(signed_in, report):
+    detail = text(signed_in.get(f"/reports/{report.id}"))
+    assert f'method="get" action="/reports/{report.id}/close"' in detail
+    assert "hx-confirm" not in detail
+    page = signed_in.get(f"/reports/{report.id}/close")
+    body = text(page)
+    assert page.status_code == 200 and "<!doctype html>" in body
+    assert "不能撤销" in body and "确认关闭" in body and 'name="confirm" value="yes"' in body
+    assert f'href="/reports/{report.id}"' in body and "返回" in body
+    assert Report.get_by_id(report.id).closed_at is None
+    closed = signed_in.post(f"/reports/{report.id}/close", data={"confirm": "yes"})
+    assert closed.status_code == 303 and closed.headers["Location"].endswith(f"/reports/{report.id}")
+    assert Report.get_by_id(report.id).closed_at is not None
+    # Closed: the confirmation is not offered any more.
+    again = signed_in.get(f"/reports/{report.id}/close")
+    assert again.status_code == 303
+    assert "立即关闭报告" not in text(signed_in.get(f"/reports/{report.id}"))
+
+
+def test_close_with_htmx_confirms_in_the_page(signed_in, report):
+    fragment = signed_in.get(f"/reports/{report.id}/close", headers=HX)
+    body = text(fragment)
+    assert fragment.status_code == 200 and "<!doctype html>" not in body
+    assert body.lstrip().startswith("<section") or 'id="report-close"' in body
+    assert 'id="report-close"' in body and "不能撤销" in body
+    assert f'hx-post="/reports/{report.id}/close"' in body
+    closed = signed_in.post(f"/reports/{report.id}/close", data={"confirm": "yes"}, headers=HX)
+    assert closed.status_code == 200 and closed.headers["HX-Redirect"] == f"/reports/{report.id}"
+    assert Report.get_by_id(report.id).closed_at is not None
+
+
+@pytest.mark.parametrize("headers", [{}, HX])
+def test_a_post_without_the_confirmation_closes_nothing(signed_in, report, headers):
+    for data in ({}, {"confirm": ""}, {"confirm": "no"}):
+        response = signed_in.post(f"/reports/{report.id}/close", data=data, headers=headers)
+        body = text(response)
+        assert response.status_code == 422, data
+        assert "确认关闭" in body and "关闭报告需要确认" in body
+        assert ("<!doctype html>" in body) == (not headers)
+    assert Report.get_by_id(report.id).closed_at is None
 
 
 def test_other_students_cannot_touch_a_report(app, report, make_account, make_record):
@@ -83,7 +125,8 @@ def test_other_students_cannot_touch_a_report(app, report, make_account, make_re
     other = app.test_client()
     other.post("/login", data={"login": "li@example.edu.cn", "password": PASSWORD})
     for method, url in (("get", f"/reports/{report.id}"), ("get", f"/reports/{report.id}/pdf"),
-                        ("post", f"/reports/{report.id}/extend"), ("post", f"/reports/{report.id}/close")):
+                        ("post", f"/reports/{report.id}/extend"), ("post", f"/reports/{report.id}/close"),
+                        ("get", f"/reports/{report.id}/close")):
         assert getattr(other, method)(url, data={"months": "1"}).status_code == 404, url
     assert report.code not in text(other.get("/reports/"))
     theirs = report.record_id
