@@ -394,6 +394,6 @@ def test_no_qr_code_once_the_report_is_not_valid(student, report):
     Report.update(valid).where(Report.id == report.id).execute()
     assert _qr_svg(text(student.get(f"/reports/{report.id}"))) is not None
     # Closing it from the page (htmx) takes the code away at once.
-    closed = student.post(f"/reports/{report.id}/close", headers=HX)
+    closed = student.post(f"/reports/{report.id}/close", data={"confirm": "yes"}, headers=HX)
     assert closed.status_code == 200
     assert _qr_svg(text(student.get(f"/reports/{report.id}", headers=HX))) is None
