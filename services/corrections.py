@@ -4,6 +4,7 @@ The record itself never changes here; the registrar decides (administration
 work). One pending request per field at a time: a unique key that is set only
 while the request is pending lets the database settle two requests at once.
 """
+import datetime
 import secrets
 from pathlib import Path
 
@@ -66,25 +67,28 @@ def pending_companion(record: Record, attr: str):
     return request.proposed_value if request else None
 
 
-def checked_value(record: Record, column: Column, typed: str, field: str) -> str:
+def checked_value(record: Record, column: Column, typed: str, field: str,
+                  today: datetime.date | None = None) -> str:
     """`typed` as the record would show it, once it passes the column's own rule
     (a choice among the column's choices, a real date, a valid ID number for the
     record's ID type, or for the type a pending correction of 证件类型 proposes …);
-    CorrectionError beside `field` otherwise."""
+    CorrectionError beside `field` otherwise. `today` is the school's day (dates
+    may not lie after it)."""
     try:
         if column.type == "id_number":
             id_type = (pending_companion(record, "id_number") or getattr(record, "id_type", None)
                        or identity.RESIDENT_ID)
             stored = clean_id_number(typed, id_type)
         else:
-            stored = clean(column, typed)
+            stored = clean(column, typed, today)
     except (InvalidValue, identity.IdentityError) as error:
         raise CorrectionError(str(error), field=field) from None
     return format_value(column, stored)
 
 
 def file_request(account, kind: Kind, record: Record, attr: str, proposed: str, reason: str,
-                 evidence: bytes | None, *, upload_dir, max_bytes: int, ip: str = ""):
+                 evidence: bytes | None, *, upload_dir, max_bytes: int, ip: str = "",
+                 today: datetime.date | None = None):
     columns = {column.attr: column for column in kind.columns}
     if attr not in columns:
         raise CorrectionError(_l("请选择有误的项目。"), field="field")
@@ -96,7 +100,7 @@ def file_request(account, kind: Kind, record: Record, attr: str, proposed: str, 
     if len(proposed) > 200:
         raise CorrectionError(_l("正确的内容最多 200 字。"), field="proposed_value")
     # Checked before anything is filed: the registrar gets values the record can take.
-    proposed = checked_value(record, columns[attr], proposed, "proposed_value")
+    proposed = checked_value(record, columns[attr], proposed, "proposed_value", today)
     if proposed == current:
         raise CorrectionError(_l("填写的内容与记录中的一样。"), field="proposed_value")
     if not reason:

@@ -234,6 +234,19 @@ def test_a_date_of_the_local_today_is_not_in_the_future(app, frozen, db):
     assert late.status_code == 422 and "晚于今天" in late.get_data(as_text=True)
 
 
+def test_a_correction_may_propose_the_local_today(client, scene):
+    """The student's correction is checked against the school's day too."""
+    diploma = scene["diploma"]
+
+    def correct(day):
+        return client.post(f"/records/diploma/{diploma.id}/correct", content_type="multipart/form-data",
+                           data=dict(field="graduation_date", shown_for="graduation_date",
+                                     proposed_value=day, reason="与毕业证书一致"))
+
+    assert correct("2026-07-02").status_code == 422
+    assert correct("2026-07-01").status_code == 303
+
+
 # --- per-day limits count the school's day -------------------------------------------
 
 def test_bind_tries_count_from_local_midnight(app, make_account, db):

@@ -9,11 +9,12 @@ from playhouse.flask_utils import get_object_or_404
 
 from forms import ConfirmationRequestForm, NumberCheckForm, RecordBindForm, correction_form
 from models import CorrectionRequest
-from services import binding, identity, records
+from services import binding, clock, identity, records
 from services import corrections as correction_service
 from services.columns import KINDS
 from views import (client_ip, form_error, is_htmx, label_for, leave_to, limit_posts, postman,
-                   record_kind, render_component, send_private_file, settings, upload_limit)
+                   record_kind, render_component, school_timezone, send_private_file, settings,
+                   upload_limit)
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
@@ -145,7 +146,8 @@ def correct(kind_key, record_id):
                 current_user, kind, record, form.field.data, form.proposed_value.data,
                 form.reason.data, upload.read() if upload else None,
                 upload_dir=current_app.config["UPLOAD_DIR"],
-                max_bytes=current_app.config["APPEAL_PHOTO_MAX_BYTES"], ip=client_ip())
+                max_bytes=current_app.config["APPEAL_PHOTO_MAX_BYTES"], ip=client_ip(),
+                today=clock.today(school_timezone()))
         except correction_service.CorrectionError as error:
             form_error(form, error)
         else:

@@ -101,7 +101,8 @@ def _adoptable(item, record, column) -> str:
     """The student's value in the column's own form, to start the registrar's
     input with; empty when it breaks the column's rule (a choice to pick)."""
     try:
-        return correction_service.checked_value(record, column, item.proposed_value, "value")
+        return correction_service.checked_value(record, column, item.proposed_value, "value",
+                                                clock.today(school_timezone()))
     except correction_service.CorrectionError:
         return ""
 
