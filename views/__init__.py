@@ -8,6 +8,7 @@ from flask import (Flask, abort, current_app, g, make_response, redirect, render
                    request, send_file, session, url_for)
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user, login_user
 from markupsafe import Markup
@@ -176,6 +177,11 @@ def megabytes(size: int) -> str:
     return f"{size / MB:g} MB"
 
 
+def id_type_name(id_type: str | None) -> str:
+    """A stored 证件类型 in the reader's language (the catalogue's 证件类型 entries)."""
+    return pgettext("证件类型", id_type) if id_type else ""
+
+
 def label_for(thing) -> str:
     """The Chinese or English name of a record kind or column, for the current language."""
     english = str(get_locale()) == "en"
@@ -302,4 +308,5 @@ def register_blueprints(app: Flask) -> None:
     app.jinja_env.globals["label_for"] = label_for
     app.jinja_env.globals["bilingual"] = bilingual
     app.jinja_env.globals["english"] = english
+    app.jinja_env.filters["id_type_name"] = id_type_name
     app.jinja_env.filters["mask_phone"] = lambda number: identity.mask_phone(number or "")

@@ -208,3 +208,12 @@ def test_a_passport_number_is_checked_by_the_corrected_type(signed_in, my_record
     assert bad.status_code == 422 and "护照号码应为 5 到 17 位" in text(bad)
     assert correct(signed_in, my_record, "id_number", "e1234 5678").status_code == 303
     assert CorrectionRequest.get(CorrectionRequest.field == "id_number").proposed_value == "E12345678"
+
+
+def test_staff_pages_name_the_type_in_the_readers_language(app, make_account, db):
+    holder = make_account(username="abroad@example.com", id_type="护照", id_number="E12345678")
+    staff = signed_in_staff(app, "keeper2", Account.REGISTRAR)
+    assert "护照" in text(staff.get(f"/admin/people/{holder.id}"))
+    staff.set_cookie("lang", "en")
+    page = text(staff.get(f"/admin/people/{holder.id}"))
+    assert "Passport" in page and "护照" not in page
