@@ -8,6 +8,7 @@ import models
 from cli import migration_router
 from models import Account, AuditEntry
 from services import accounts, search
+from services.postman import Reach, SmsNotAllowed
 from tests.factories import (PASSWORD, identity, resident_id, roll_back_to, sign_in,
                              signed_in_staff)
 
@@ -171,6 +172,15 @@ def test_notices_to_numbers_abroad_go_by_email_or_nowhere(mainland_sms, caplog):
         assert (outbox.last()["channel"], outbox.last()["to"]) == ("sms", "+8613812345678")
 
 
+def test_the_postman_itself_sends_no_sms_abroad_when_the_school_says_so(mainland_sms):
+    postman, outbox = mainland_sms.extensions["postman"], _outbox(mainland_sms)
+    assert postman.reach() == Reach(international_sms=False, foreign_id_any_email=False)
+    with pytest.raises(SmsNotAllowed):
+        postman.send("password_changed.txt", channel="sms", to="+85251234567")
+    postman.send("password_changed.txt", channel="sms", to="+8613812345678")
+    assert [m["to"] for m in outbox.messages()] == ["+8613812345678"]
+
+
 def test_the_setting_is_on_the_settings_page_and_takes_effect_at_once(app, db, outbox):
     admin = signed_in_staff(app, "root", Account.ADMIN)
     page = text(admin.get("/admin/settings"))
@@ -242,6 +252,8 @@ def test_without_sms_abroad_recovery_says_so_and_sends_nothing_abroad(mainland_s
     assert "本校短信服务不支持境外号码" in page
     assert client.post("/recover/password/send", data={"channel": "sms"}).status_code == 200
     assert outbox.messages() == []   # the same answer as for anyone; nothing abroad
+    client = mainland_sms.test_client()   # a new code only after a minute: start again
+    client.post("/recover/password", data={"login": "chan@example.edu.cn"})
     client.post("/recover/password/send", data={"channel": "email"})
     assert (outbox.last()["channel"], outbox.last()["to"]) == ("email", "chan@example.edu.cn")
 
