@@ -22,6 +22,12 @@ DEFAULTS = dict(
     TIMEZONE="Asia/Shanghai",
     # The 【signature】 that starts every SMS and e-mail; empty: the school's name.
     MESSAGE_SIGNATURE="",
+    # Whether the SMS provider reaches numbers outside the mainland (+86). Off: no
+    # SMS goes abroad; codes go by e-mail, notices to an e-mail username or nowhere.
+    INTERNATIONAL_SMS=True,
+    # Whether a person whose 证件类型 is not 居民身份证 may get the registration code at
+    # any e-mail address (otherwise only edu.cn addresses receive codes).
+    FOREIGN_ID_ANY_EMAIL=False,
     # The school's names over the years, current first: old records carry old names.
     SCHOOL_NAMES=[
         {"name": "示范大学", "from": 2003, "until": None},

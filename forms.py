@@ -6,7 +6,7 @@ normalised values in `form.clean` for the views.
 import datetime
 import re
 
-from flask_babel import get_timezone
+from flask_babel import get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
@@ -17,7 +17,7 @@ from wtforms import (BooleanField, HiddenField, PasswordField, RadioField, Selec
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
-from services import auditlog, clock, columns, identity, reports, staff_accounts
+from services import auditlog, clock, columns, identity, phone_regions, reports, staff_accounts
 from services.columns import Kind
 
 # The English names are the catalogue's 证件类型 table (identity.id_type_english).
@@ -60,6 +60,25 @@ class CleanForm(PortalForm):
             raise ValidationError(str(error)) from None
 
 
+def phone_region_field():
+    """国家或地区 beside a phone number (services.phone_regions); the choices are set
+    per request, in the reader's language, by `PhoneRegionMixin`."""
+    return SelectField(_l("国家或地区"), default=phone_regions.DEFAULT,
+                       description=_l("手机号码所属的国家或地区；号码以 + 或 00 开头时以号码中的国家代码为准。"),
+                       invalid_choice_message=_l("请选择国家或地区。"))
+
+
+class PhoneRegionMixin:
+    """Fills every 国家或地区 select (a field named `…region`) with its choices."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        language = str(get_locale() or "zh")
+        for field in self:
+            if field.name.endswith("region") and isinstance(field, SelectField):
+                field.choices = phone_regions.choices(language)
+
+
 def id_type_field():
     return SelectField(_l("证件类型"), choices=ID_TYPE_CHOICES, default=identity.RESIDENT_ID,
                        invalid_choice_message=_l("请选择证件类型。"),
@@ -78,11 +97,12 @@ class RegisterNoticeForm(PortalForm):
                            validators=[InputRequired(_l("请先阅读须知并勾选同意。"))])
 
 
-class RegisterIdentityForm(IdTypeMixin, CleanForm):
+class RegisterIdentityForm(PhoneRegionMixin, IdTypeMixin, CleanForm):
     username = StringField(_l("用户名"), description=_l("用电子邮箱地址作用户名，登录和找回账号时使用。"))
     real_name = StringField(_l("姓名"), description=_l("与证件上的姓名一致，生僻字请照实输入。"))
     id_type = id_type_field()
     id_number = StringField(_l("证件号码"), description=_l("15 位旧号码会自动转换为 18 位。"))
+    phone_region = phone_region_field()
     phone = StringField(_l("手机号码"), description=_l("用于接收校验码，找回密码时也会用到。"))
     password = PasswordField(_l("密码"), description=NEW_PASSWORD_HINT)
     password_confirm = PasswordField(_l("确认密码"), validators=[EqualTo("password", PASSWORDS_DIFFER)])
@@ -97,7 +117,7 @@ class RegisterIdentityForm(IdTypeMixin, CleanForm):
         self._normalise(field, identity.normalize_id_number, self.id_type.data)
 
     def validate_phone(self, field):
-        self._normalise(field, identity.normalize_phone)
+        self._normalise(field, identity.normalize_phone, self.phone_region.data)
 
     def validate_password(self, field):
         problem = identity.password_problem(
@@ -172,9 +192,10 @@ class RecoverUsernameForm(IdTypeMixin, CleanForm):
         self._normalise(field, identity.normalize_id_number, self.id_type.data)
 
 
-class RecoverPasswordForm(PortalForm):
+class RecoverPasswordForm(PhoneRegionMixin, PortalForm):
     login = StringField(_l("用户名"), description=_l("也可以填写手机号码或证件号码。"),
                         validators=[DataRequired(_l("请填写用户名、手机号码或证件号码。"))])
+    login_region = phone_region_field()
 
 
 class NewPasswordForm(PortalForm):
@@ -190,12 +211,13 @@ class AccountUsernameForm(CleanForm):
         self._normalise(field, identity.normalize_email)
 
 
-class AccountPhoneForm(CleanForm):
+class AccountPhoneForm(PhoneRegionMixin, CleanForm):
+    new_phone_region = phone_region_field()
     new_phone = StringField(_l("新手机号码"), description=_l("校验码会发送到新号码。"))
     current_password = PasswordField(_l("当前密码"))
 
     def validate_new_phone(self, field):
-        self._normalise(field, identity.normalize_phone)
+        self._normalise(field, identity.normalize_phone, self.new_phone_region.data)
 
 
 class AccountPasswordForm(PortalForm):
@@ -535,6 +557,14 @@ class SettingsForm(PortalForm):
     message_signature = StringField(
         _l("短信和邮件签名"),
         description=_l("每条短信和邮件开头【】里的文字，应与短信服务商备案的签名一致；不填则用学校名称。"))
+    international_sms = BooleanField(
+        _l("向境外手机号码发送短信"),
+        description=_l("短信服务商只能发往中国大陆（+86）号码时取消勾选：境外号码改用邮箱接收校验码，"
+                       "通知发到用作用户名的邮箱。"))
+    foreign_id_any_email = BooleanField(
+        _l("持其他证件者可用任意邮箱接收校验码"),
+        description=_l("勾选后，证件类型不是居民身份证的人注册和找回密码时，校验码可以发到任意邮箱，"
+                       "不限于 edu.cn 邮箱。"))
 
     def validate_school_code(self, field):
         field.data = (field.data or "").strip()
@@ -639,7 +669,7 @@ class StaffSecondFactorResetForm(PortalForm):
     confirm_reset = confirm_field(_l("确认重置动态验证码（该账号在所有设备上退出，下次登录重新设置）"))
 
 
-class StaffSearchForm(PortalForm):
+class StaffSearchForm(PhoneRegionMixin, PortalForm):
     """查询 (a GET form: a search changes nothing, so it needs no CSRF token).
     services.search checks the values; the kind choices are set by the view."""
 
@@ -648,6 +678,7 @@ class StaffSearchForm(PortalForm):
 
     q = StringField(_l("查询内容"),
                     description=_l("姓名（或姓名开头）、证件号码、学号、证书编号、考生号、用户名或手机号码"))
+    region = phone_region_field()
     kind = SelectField(_l("类型"), validate_choice=False)
     year = StringField(_l("年份"), description=_l("入学、毕业、授予、录取或发放的年份"))
     level = SelectField(_l("层次"), validate_choice=False,

@@ -2,6 +2,7 @@
 and the changes a student makes on the account page."""
 import datetime
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -12,11 +13,12 @@ from peewee import IntegrityError
 import crypto
 from models import (Account, Challenge, LoginEvent, LoginSession, LoginThrottle, db,
                     new_token, utcnow)
-from services import audit, challenges, identity
+from services import audit, challenges, identity, phone_regions
 from services.errors import ServiceError
 from services.messaging import MessagingError
 
 _hasher = PasswordHasher()
+log = logging.getLogger(__name__)
 
 # Throttle per (account or typed login, client address): after MAX_FAILED_LOGINS
 # failures each further failure pauses logins from that address for
@@ -55,7 +57,9 @@ def id_number_taken(id_number: str) -> bool:
 
 
 def create_student(*, username, real_name, id_type, id_number, phone, password_hash, ip=""):
-    """Create the account in one transaction; the unique indexes decide races."""
+    """Create the account in one transaction; the unique indexes decide races.
+    The phone is stored in E.164, as every look-up by phone expects."""
+    phone = identity.normalize_phone(phone) if phone else phone
     try:
         with db.atomic():
             account = Account.create(
@@ -95,15 +99,20 @@ def create_or_reset_admin(username: str, password: str):
     return account, created
 
 
-def find_for_login(login: str):
-    """An account by username, phone or ID number (whichever the person typed)."""
+def find_for_login(login: str, region: str = phone_regions.DEFAULT):
+    """An account by username, phone or ID number (whichever the person typed).
+    A phone number is read with the country or region chosen (`region`) unless
+    it starts with + or 00: 13812345678, +86 138 1234 5678 and 008613812345678
+    all find the account whose number is +8613812345678."""
     login = (login or "").strip()
     if not login:
         return None
     account = Account.get_or_none(Account.username == login.lower())
     if account:
         return account
-    for normalize, field in ((identity.normalize_phone, Account.phone),
+    def phone(typed):
+        return identity.normalize_phone(typed, region)
+    for normalize, field in ((phone, Account.phone),
                              (identity.normalize_resident_id, Account.id_number),
                              (identity.normalize_other_id, Account.id_number)):
         try:
@@ -317,13 +326,23 @@ def email_of(account: Account) -> str | None:
 
 
 def notify(account: Account, template_name: str, *, postman, email: bool = False,
-           **context) -> None:
-    """An SMS to the account's bound phone about something done to the account;
-    with `email`, the same text to the username's address too. Both are tried;
-    the first failure is raised afterwards."""
+           phone: str | None = None, **context) -> None:
+    """An SMS to the account's bound phone (or `phone`) about something done to the
+    account; with `email`, the same text to the username's address too. Both are
+    tried; the first failure is raised afterwards.
+
+    When the school's SMS does not reach the number (INTERNATIONAL_SMS off, a
+    number outside +86) the text goes to the username's address instead, or,
+    when the username is not an e-mail address, nowhere (logged)."""
     failure = None
-    destinations = [("sms", account.phone)]
-    if email:
+    phone = phone or account.phone
+    destinations = [("sms", phone)]
+    if phone and not postman.can_text(phone):
+        destinations = [("email", email_of(account))]
+        if destinations[0][1] is None:
+            log.info("%s for account %s not sent: no SMS abroad and no e-mail address",
+                     template_name, account.id)
+    if email and ("email", email_of(account)) not in destinations:
         destinations.append(("email", email_of(account)))
     for channel, to in destinations:
         if not to:
@@ -391,10 +410,14 @@ def phone_change(token: str | None, account: Account):
 
 def start_phone_change(account: Account, current_password: str, new_phone: str, *,
                        postman, ip: str) -> Challenge:
-    """Check the password, then send a code to the NEW number."""
+    """Check the password, then send a code to the NEW number (stored in E.164)."""
     require_password(account, current_password)
+    new_phone = identity.normalize_phone(new_phone)
     if new_phone == account.phone:
         raise AccountError(_l("新手机号码与当前号码相同。"), field="new_phone")
+    if not postman.can_text(new_phone):
+        raise AccountError(_l("本校短信服务不支持境外号码，无法向这个号码发送校验码；"
+                              "请填写中国大陆手机号码，或联系学校。"), field="new_phone")
     with db.atomic():
         challenge = challenges.start(challenges.CHANGE_PHONE, account=account,
                                      payload={"phone": new_phone})
@@ -416,10 +439,13 @@ def finish_phone_change(challenge: Challenge, *, postman, ip: str) -> str:
         challenges.finish(challenge)
         audit.log("account.phone_changed", account=account, ip=ip,
               detail=f"{identity.mask_phone(old_phone)} -> {identity.mask_phone(new_phone)}")
-    for phone in {new_phone, old_phone} - {None, ""}:
-        postman.send("phone_changed.txt", channel="sms", to=phone,
-                     old_phone=identity.mask_phone(old_phone),
-                     new_phone=identity.mask_phone(new_phone))
+    # One message per address: two numbers abroad both fall back to the same e-mail.
+    for phone in sorted({new_phone, old_phone} - {None, ""}, key=lambda p: p != new_phone):
+        if not postman.can_text(phone) and phone != new_phone and not postman.can_text(new_phone):
+            continue
+        notify(account, "phone_changed.txt", postman=postman, phone=phone,
+               old_phone=identity.mask_phone(old_phone),
+               new_phone=identity.mask_phone(new_phone))
     return identity.mask_phone(new_phone)
 
 

@@ -21,6 +21,7 @@ from models import Challenge, utcnow
 from services import codes, identity
 from services.codes import CodeError
 from services.errors import ServiceError
+from services.postman import Reach
 
 SMS = "sms"
 EMAIL = "email"
@@ -51,6 +52,12 @@ class CodeStep:
     resend_wait: int              # seconds until 获取校验码 works again
     masked_phone: str             # where an SMS goes; empty when that must not be shown
     email_allowed: bool
+    # False when the school's SMS does not reach this (non-+86) number: e-mail instead.
+    sms_allowed: bool = True
+    # E-mail is not limited to edu.cn (FOREIGN_ID_ANY_EMAIL, ID type not 居民身份证).
+    any_email: bool = False
+    # The school sends no SMS abroad (INTERNATIONAL_SMS off): pages say so.
+    international_sms: bool = True
 
 
 def typed(sms: str = "phone", email: str = "username"):
@@ -122,12 +129,38 @@ def move(challenge: Challenge, step: str, now=None) -> None:
     challenge.save()
 
 
-def _destination(flow: Flow, challenge: Challenge, channel: str) -> str | None:
-    """Where a code goes; e-mail only to edu.cn addresses."""
+def _id_type(challenge: Challenge) -> str | None:
+    if challenge.account is not None:
+        return challenge.account.id_type
+    return (challenge.payload or {}).get("id_type")
+
+
+def any_email(challenge: Challenge, reach: Reach) -> bool:
+    """Whether a code may go to any e-mail address, not only edu.cn: where the school
+    allows it (FOREIGN_ID_ANY_EMAIL) for a person whose ID is not a 居民身份证."""
+    id_type = _id_type(challenge)
+    return reach.foreign_id_any_email and bool(id_type) and id_type != identity.RESIDENT_ID
+
+
+SMS_ABROAD_OFF = _l("本校短信服务不支持境外号码，请用邮箱获取校验码。")
+
+
+def _destination(flow: Flow, challenge: Challenge, channel: str,
+                 reach: Reach = Reach()) -> str | None:
+    """Where a code goes; e-mail only to edu.cn addresses (or any, see `any_email`),
+    SMS only to numbers the school's provider reaches."""
     if channel not in flow.channels:
         raise ServiceError(_l("请选择获取校验码的方式。"), field="channel")
     address = flow.destination(challenge, channel)
-    if channel == EMAIL and address and not identity.is_edu_email(address):
+    if channel == SMS and address and not reach.can_text(address):
+        if flow.decoy:
+            return None   # the same answer as for anyone; the page explains the rule
+        if EMAIL in flow.channels:
+            raise ServiceError(SMS_ABROAD_OFF, field="channel")
+        raise ServiceError(_l("本校短信服务不支持境外号码，无法向这个号码发送校验码。"),
+                           field="channel")
+    if (channel == EMAIL and address and not identity.is_edu_email(address)
+            and not any_email(challenge, reach)):
         if flow.decoy:
             return None
         raise ServiceError(
@@ -141,7 +174,7 @@ def send_code(challenge: Challenge, channel: str, *, postman, ip: str, now=None)
     (empty in decoy flows). With no destination the code is issued all the
     same, to "nowhere", so the resend and hourly limits behave alike."""
     flow = flow_of(challenge)
-    to = _destination(flow, challenge, channel)
+    to = _destination(flow, challenge, channel, postman.reach())
     # Nowhere, but a nowhere that fills up like a real destination: the account's,
     # or a keyed hash of what was typed (recovery puts it in the payload).
     nowhere = (f"account:{challenge.account_id}" if challenge.account_id
@@ -179,13 +212,19 @@ def finish(challenge: Challenge, now=None) -> None:
     challenge.save()
 
 
-def code_step(challenge: Challenge, now=None) -> CodeStep:
+def code_step(challenge: Challenge, now=None, postman=None) -> CodeStep:
+    """What the code page shows; `postman` tells where the school's messages may go."""
     flow = flow_of(challenge)
+    reach = postman.reach() if postman is not None else Reach()
     phone = None if flow.decoy or SMS not in flow.channels else flow.destination(challenge, SMS)
     email = None if flow.decoy or EMAIL not in flow.channels else flow.destination(challenge, EMAIL)
+    anywhere = not flow.decoy and any_email(challenge, reach)
     return CodeStep(
         step=challenge.step, channels=flow.channels,
         resend_wait=codes.seconds_until_resend(flow.purpose, challenge.token, now),
         masked_phone=identity.mask_phone(phone) if phone else "",
-        email_allowed=EMAIL in flow.channels and (flow.decoy or identity.is_edu_email(email or "")))
+        email_allowed=EMAIL in flow.channels and (flow.decoy or identity.is_edu_email(email or "")
+                                                  or (anywhere and bool(email))),
+        sms_allowed=not phone or reach.can_text(phone),
+        any_email=anywhere, international_sms=reach.international_sms)
 

@@ -8,12 +8,14 @@ import datetime
 import re
 import unicodedata
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric
 
+from services import phone_regions
 from services.errors import ServiceError
 
 RESIDENT_ID = "居民身份证"
@@ -273,18 +275,58 @@ def name_key(name: str) -> str:
 
 # --- phones and e-mail -----------------------------------------------------
 
-def normalize_phone(raw: str) -> str:
-    number = fold(raw).replace("(", "").replace(")", "")
-    for prefix in ("+86", "0086"):
-        if number.startswith(prefix):
-            number = number[len(prefix):]
-    if len(number) == 13 and number.startswith("86"):
-        number = number[2:]
+# Types a text message reaches: +1 numbers are FIXED_LINE_OR_MOBILE, as North
+# American numbering does not tell mobiles apart.
+_MOBILE_TYPES = frozenset({phonenumbers.PhoneNumberType.MOBILE,
+                           phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
+MAINLAND_CODE = "+86"
+
+
+def _mainland(national: str) -> str:
+    """A mainland number as today: 11 digits starting 1[3-9], kept as E.164."""
+    if len(national) == 13 and national.startswith("86"):
+        national = national[2:]
+    if not re.fullmatch(r"1[3-9]\d{9}", national):
+        raise IdentityError(_l("请填写 11 位中国大陆手机号码，如 13812345678。"))
+    return MAINLAND_CODE + national
+
+
+def normalize_phone(raw: str, region: str = phone_regions.DEFAULT) -> str:
+    """A mobile number in E.164 ("+8613812345678", "+85251234567").
+
+    `region` is the 国家或地区 chosen beside the number; a number typed with + or
+    00 in front carries its own country code, which wins over the choice.
+    """
+    number = fold(raw).replace("(", "").replace(")", "").replace(".", "")
     if not number:
         raise IdentityError(_l("请填写手机号码。"))
-    if not re.fullmatch(r"1[3-9]\d{9}", number):
-        raise IdentityError(_l("请填写 11 位中国大陆手机号码，如 13812345678。"))
-    return number
+    if number.startswith("00"):
+        number = "+" + number[2:]
+    if number.startswith(MAINLAND_CODE):
+        return _mainland(number[len(MAINLAND_CODE):])
+    if not number.startswith("+"):
+        region = region or phone_regions.DEFAULT
+        if not phone_regions.is_known(region):
+            raise IdentityError(_l("请选择国家或地区。"))
+        if region == phone_regions.DEFAULT:
+            return _mainland(number)
+    if not re.fullmatch(r"\+?\d{4,17}", number):
+        raise IdentityError(_l("手机号码只能包含数字，国际号码可以用 + 开头。"))
+    try:
+        parsed = phonenumbers.parse(number, None if number.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        raise IdentityError(_l("手机号码无效，请核对号码和所选的国家或地区。")) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise IdentityError(_l("手机号码无效，请核对号码和所选的国家或地区。"))
+    if phonenumbers.number_type(parsed) not in _MOBILE_TYPES:
+        raise IdentityError(_l("这是固定电话号码，请填写能接收短信的手机号码。"))
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_mainland_phone(number: str) -> bool:
+    """Whether a stored number is a mainland one (E.164 +86, or an 11-digit number
+    written before numbers were stored in E.164)."""
+    return bool(number) and (number.startswith(MAINLAND_CODE) or not number.startswith("+"))
 
 
 def normalize_email(raw: str) -> str:
@@ -334,9 +376,26 @@ def mask_id(number: str) -> str:
 
 
 def mask_phone(number: str) -> str:
+    """+86 138****5678, +852 51****67, +1 415***0123: the country code stays, the
+    middle of the national number is hidden."""
     if not number:
         return ""
-    return number[:3] + "****" + number[-4:]
+    country = ""
+    if number.startswith("+"):
+        try:
+            parsed = phonenumbers.parse(number, None)
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is not None:
+            country = f"+{parsed.country_code} "
+            number = phonenumbers.national_significant_number(parsed)
+        else:
+            number = number[1:]
+    size = len(number)
+    head, tail = (3, 4) if size >= 10 else (2, 2) if size >= 6 else (1, 1)
+    if size <= head + tail:
+        head, tail = min(head, size // 3), min(tail, size // 3)
+    return country + number[:head] + "*" * max(size - head - tail, 1) + number[size - tail:]
 
 
 def mask_email(address: str) -> str:

@@ -5,6 +5,12 @@ changed without touching Python); the backends are chosen and built once, when
 the app starts, so a wrong setting stops the start instead of a student's
 first code.  Backend details are in services.messaging.
 
+Numbers abroad
+    Numbers are E.164 ("+8613812345678"). With the setting ``INTERNATIONAL_SMS``
+    off (the school's provider reaches the mainland only), ``send`` refuses an
+    SMS to a number outside +86 with :class:`SmsNotAllowed`; ``reach()`` tells
+    the code flows so beforehand, so they can offer e-mail instead.
+
 Choosing backends
     ``MESSAGE_BACKEND``  ``"outbox"`` (default): both channels go to the outbox
                          file.  ``"live"``: e-mail by SMTP, SMS by HTTP gateway.
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +40,21 @@ MESSAGE_BACKENDS = ("outbox", "live")
 CHANNEL_BACKENDS = {"email": ("outbox", "smtp"), "sms": ("outbox", "http")}
 _LIVE = {"email": "smtp", "sms": "http"}
 _OVERRIDE_KEY = {"email": "EMAIL_BACKEND", "sms": "SMS_BACKEND"}
+
+
+class SmsNotAllowed(MessagingError):
+    """The school's SMS provider does not reach this number (INTERNATIONAL_SMS off)."""
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where the school's messages may go, from its settings."""
+    international_sms: bool = True     # INTERNATIONAL_SMS
+    foreign_id_any_email: bool = False  # FOREIGN_ID_ANY_EMAIL
+
+    def can_text(self, number: str) -> bool:
+        """Whether an SMS may go to this E.164 number (legacy 11-digit: mainland)."""
+        return self.international_sms or not number.startswith("+") or number.startswith("+86")
 
 
 class Postman:
@@ -66,9 +88,23 @@ class Postman:
         subject, _, body = text.partition("\n")
         return Message(channel=channel, to=to, subject=subject.strip(), body=body.strip())
 
+    def reach(self) -> Reach:
+        names = self.names() if self.names else {}
+
+        def flag(key, default):
+            value = names.get(key)
+            return default if value is None else _bool(value)
+        return Reach(international_sms=flag("INTERNATIONAL_SMS", True),
+                     foreign_id_any_email=flag("FOREIGN_ID_ANY_EMAIL", False))
+
+    def can_text(self, number: str) -> bool:
+        return self.reach().can_text(number)
+
     def send(self, template_name: str, *, channel: str, to: str, **context) -> None:
         if not isinstance(to, str) or not to.strip():
             raise MessagingError("message has no recipient")
+        if channel == "sms" and not self.can_text(to):
+            raise SmsNotAllowed("international SMS is switched off (INTERNATIONAL_SMS)")
         if channel not in self.backends:
             raise MessagingError(
                 f"unknown message channel {channel!r}; use one of: "

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 import crypto
 from models import Account, Challenge, db, utcnow
-from services import accounts, audit, challenges, identity
+from services import accounts, audit, challenges, identity, phone_regions
 from services.errors import ServiceError
 
 FLOWS = {"username": challenges.FIND_USERNAME, "password": challenges.RESET_PASSWORD}
@@ -35,8 +35,10 @@ def start_find_username(real_name: str, id_number: str) -> Challenge:
                                            identity.name_key(real_name)))
 
 
-def start_password_reset(login: str) -> Challenge:
-    return challenges.start(challenges.RESET_PASSWORD, account=accounts.find_for_login(login),
+def start_password_reset(login: str, region: str = phone_regions.DEFAULT) -> Challenge:
+    """`region`: the country or region a phone number typed without + is read in."""
+    return challenges.start(challenges.RESET_PASSWORD,
+                            account=accounts.find_for_login(login, region),
                             payload=_typed(challenges.RESET_PASSWORD,
                                            identity.fold(login or "").strip().lower()))
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 
 from models import Appeal, Challenge, db
-from services import accounts, audit, challenges, clock, uploads
+from services import accounts, audit, challenges, clock, identity, phone_regions, uploads
 from services.errors import ServiceError
+from services.postman import Reach
 
 FLOW = challenges.REGISTER
 STEPS = FLOW.steps
@@ -56,8 +57,18 @@ def accept_notice(draft: Challenge | None) -> Challenge:
     return draft
 
 
-def save_identity(draft: Challenge, clean: dict, password: str) -> None:
-    """Keep the typed identity; any change means the code must be checked again."""
+def save_identity(draft: Challenge, clean: dict, password: str, *, reach: Reach = Reach()) -> None:
+    """Keep the typed identity; any change means the code must be checked again.
+
+    With no SMS abroad (`reach`), a number outside +86 needs an address the code
+    may go to by e-mail (edu.cn, or any under FOREIGN_ID_ANY_EMAIL for an ID that
+    is not a 居民身份证); without one the person is told at once, beside the number."""
+    if not reach.can_text(clean["phone"]) and not (
+            identity.is_edu_email(clean["username"])
+            or (reach.foreign_id_any_email and clean["id_type"] != identity.RESIDENT_ID)):
+        raise RegistrationError(
+            _l("本校短信服务不支持境外号码，而你的用户名不是 edu.cn 邮箱，无法接收校验码。"
+               "请填写中国大陆手机号码，或用以 edu.cn 结尾的教育网邮箱作用户名。"), field="phone")
     taken = {}
     if accounts.username_taken(clean["username"]):
         taken["username"] = _l("该用户名已被注册，请换一个；如果这是你的账号，请直接登录。")
@@ -71,8 +82,13 @@ def save_identity(draft: Challenge, clean: dict, password: str) -> None:
 
 
 def identity_typed(draft: Challenge | None) -> dict:
-    """What was typed at 身份信息, to fill the form again (never the password)."""
-    return {key: draft.payload[key] for key in IDENTITY_FIELDS} if draft and draft.payload else {}
+    """What was typed at 身份信息, to fill the form again (never the password); the
+    国家或地区 is the stored number's own."""
+    if not (draft and draft.payload):
+        return {}
+    typed = {key: draft.payload[key] for key in IDENTITY_FIELDS}
+    typed["phone_region"] = phone_regions.region_of(typed["phone"])
+    return typed
 
 
 def back_to_identity(draft: Challenge) -> None:

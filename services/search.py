@@ -24,7 +24,7 @@ from peewee import Cast, Value, fn
 
 import crypto
 from models import Account
-from services import identity
+from services import identity, phone_regions
 from services.columns import KINDS, LEVELS, STATUSES
 from services.errors import ServiceError
 
@@ -64,6 +64,8 @@ class Criteria:
     major: str = ""
     status: str = ""
     bound: str = ""
+    # The country or region a phone number typed without + is read in.
+    region: str = phone_regions.DEFAULT
 
     @property
     def record_filters(self) -> bool:
@@ -77,7 +79,8 @@ class Criteria:
     def as_args(self) -> dict:
         """The query string that asks this search again (paging, exports)."""
         values = dict(q=self.q, kind=self.kind, year=self.year or "", level=self.level,
-                      major=self.major, status=self.status, bound=self.bound)
+                      major=self.major, status=self.status, bound=self.bound,
+                      region="" if self.region == phone_regions.DEFAULT else self.region)
         return {key: value for key, value in values.items() if value not in ("", None)}
 
 
@@ -103,10 +106,11 @@ _NAME = re.compile(rf"[{_CJK}A-Za-z][{_CJK}{_DOTS}A-Za-z .'\-]*")
 _IDENTIFIER = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-_/]*")
 
 
-def lookups(typed: str) -> Lookups:
+def lookups(typed: str, region: str = phone_regions.DEFAULT) -> Lookups:
     """Read the search text by its shape; several shapes may fit (an 11-digit
     number is a phone number, a student number and a certificate number at once),
-    and each costs one exact index look-up."""
+    and each costs one exact index look-up. A phone number is read in `region`
+    unless it starts with + or 00, and looked up in E.164 as it is stored."""
     text = unicodedata.normalize("NFKC", typed or "").strip()
     if not text:
         return Lookups()
@@ -123,19 +127,23 @@ def lookups(typed: str) -> Lookups:
             key = ""
     if not username:
         try:
-            phone = identity.normalize_phone(text)
+            phone = identity.normalize_phone(text, region)
         except identity.IdentityError:
             phone = ""
     return Lookups(name=name, id_numbers=tuple(dict.fromkeys(ids)), identifiers=tuple(identifiers),
                    certificate_key=key, username=username, phone=phone)
 
 
-def criteria(*, q="", kind="", year="", level="", major="", status="", bound="") -> Criteria:
+def criteria(*, q="", kind="", year="", level="", major="", status="", bound="",
+             region="") -> Criteria:
     """The search from what was typed, or SearchError naming the field that is wrong."""
     q = unicodedata.normalize("NFKC", q or "").strip()
+    region = region or phone_regions.DEFAULT
+    if not phone_regions.is_known(region):
+        raise SearchError(_l("请选择国家或地区。"), field="region")
     if len(q) > 100:
         raise SearchError(_l("查询内容最多 100 个字符。"), field="q")
-    if q and not lookups(q):
+    if q and not lookups(q, region):
         raise SearchError(_l("无法识别查询内容：请输入姓名、证件号码、学号、证书编号、考生号、用户名或手机号码。"),
                           field="q")
     if kind and kind not in ORDER:
@@ -157,7 +165,7 @@ def criteria(*, q="", kind="", year="", level="", major="", status="", bound="")
     if bound and bound not in BOUND_CHOICES:
         raise SearchError(_l("请选择是否已绑定。"), field="bound")
     return Criteria(q=q, kind=kind, year=year_value, level=level, major=major, status=status,
-                    bound=bound)
+                    bound=bound, region=region)
 
 
 # --- the query ---------------------------------------------------------------------
@@ -315,7 +323,7 @@ def _order(key: str, model, wanted: Criteria, found: Lookups | None):
 
 def _parts(wanted: Criteria) -> list:
     """(kind, query, count query) for each kind that can match, in the order results are listed."""
-    found = lookups(wanted.q) if wanted.q else None
+    found = lookups(wanted.q, wanted.region) if wanted.q else None
     return [(key, *part) for key in ORDER if (part := _part(key, wanted, found)) is not None]
 
 

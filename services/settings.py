@@ -44,6 +44,8 @@ DEFINITIONS: dict[str, Definition] = {d.key: d for d in (
     Definition("BIND_MODE", _l("记录绑定方式")),
     Definition("TIMEZONE", _l("时区")),
     Definition("MESSAGE_SIGNATURE", _l("短信和邮件签名")),
+    Definition("INTERNATIONAL_SMS", _l("向境外手机号码发送短信")),
+    Definition("FOREIGN_ID_ANY_EMAIL", _l("持其他证件者可用任意邮箱接收校验码")),
 )}
 
 

@@ -83,7 +83,7 @@ def test_migrations_and_encrypted_fields_on_postgres(app, make_account):
     with models.db.connection_context():
         assert isinstance(models.db.obj, PostgresqlDatabase)
         found = Account.get(Account.id_number.matches("11010519491231002X"))
-        assert found.id == account.id and found.phone == "13812345678"
+        assert found.id == account.id and found.phone == "+8613812345678"
     # The unique index is the last word; the service turns it into a message.
     with pytest.raises(AccountError, match="证件号码已被注册"):
         make_account(username="again@example.edu.cn", id_number="11010519491231002X")

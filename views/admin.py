@@ -64,7 +64,8 @@ def read_search():
     if not any(request.args.get(name) for name in SEARCH_FIELDS):
         return form, None
     try:
-        wanted = search_service.criteria(**{name: request.args.get(name, "")
+        wanted = search_service.criteria(region=request.args.get("region", ""),
+                                         **{name: request.args.get(name, "")
                                             for name in SEARCH_FIELDS})
     except search_service.SearchError as error:
         form_error(form, error, "q")

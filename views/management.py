@@ -112,6 +112,8 @@ _TEXT_FIELDS = {"school_name": "SCHOOL_NAME", "school_name_en": "SCHOOL_NAME_EN"
                 "bind_mode": "BIND_MODE"}
 _NUMBER_FIELDS = {"eligible_since_year": "ELIGIBLE_SINCE_YEAR",
                   "report_max_months": "REPORT_MAX_MONTHS"}
+_BOOL_FIELDS = {"international_sms": "INTERNATIONAL_SMS",
+                "foreign_id_any_email": "FOREIGN_ID_ANY_EMAIL"}
 
 
 def _settings_form(school: dict, submitted: bool) -> SettingsForm:
@@ -120,6 +122,7 @@ def _settings_form(school: dict, submitted: bool) -> SettingsForm:
         initial = {field: school.get(key) or "" for field, key in _TEXT_FIELDS.items()}
         initial.update({field: str(school.get(key) or "") for field, key in _NUMBER_FIELDS.items()})
         initial["school_names"] = settings_service.school_names_text(school.get("SCHOOL_NAMES"))
+        initial.update({field: bool(school.get(key)) for field, key in _BOOL_FIELDS.items()})
     form = SettingsForm(data=initial)
     form.timezone.choices = sorted(settings_service.timezones())
     form.bind_mode.choices = list(binding.MODES.items())
@@ -130,6 +133,7 @@ def _changes(form: SettingsForm) -> dict | None:
     """The settings the valid form asks for; None (errors beside the fields) otherwise."""
     changes = {key: form[field].data for field, key in _TEXT_FIELDS.items()}
     changes.update({key: int(form[field].data) for field, key in _NUMBER_FIELDS.items()})
+    changes.update({key: bool(form[field].data) for field, key in _BOOL_FIELDS.items()})
     ok = True
     try:
         names = settings_service.parse_school_names(form.school_names.data,

@@ -36,7 +36,7 @@ def _render(flow, step, form=None, status=200, challenge=None, send_form=None, *
         form = (IDENTIFY_FORMS[flow] if step == "identify" else STEP_FORMS[step])(formdata=None)
     if step == "code":
         extra.update(send_form=send_form or CodeSendForm(formdata=None),
-                     code=challenges.code_step(challenge))
+                     code=challenges.code_step(challenge, postman=postman()))
     return render_component("recover/page.html", "recover/_flow.html", status,
                             flow=flow, step=step, form=form, **extra)
 
@@ -68,7 +68,7 @@ def identify(flow):
         if flow == "username":
             challenge = recovery.start_find_username(form.clean["real_name"], form.clean["id_number"])
         else:
-            challenge = recovery.start_password_reset(form.login.data)
+            challenge = recovery.start_password_reset(form.login.data, form.login_region.data)
         session[_session_key(flow)] = challenge.token
         return _show(flow, challenge)
     return _render(flow, "identify", form, 422)

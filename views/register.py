@@ -39,8 +39,11 @@ def _render(step, draft=None, form=None, status=200, send_form=None, **extra):
     context = dict(step=step, steps=registration.STEPS, reached=registration.current_step(draft),
                    form=form, eligible_since=settings()["ELIGIBLE_SINCE_YEAR"], **extra)
     if step == "code":
-        context.update(send_form=send_form or CodeSendForm(formdata=None),
-                       code=challenges.code_step(draft))
+        code = challenges.code_step(draft, postman=postman())
+        # No SMS to this number (INTERNATIONAL_SMS off): e-mail is the way, chosen already.
+        channel = "sms" if code.sms_allowed or not code.email_allowed else "email"
+        context.update(send_form=send_form or CodeSendForm(formdata=None, channel=channel),
+                       code=code)
     if step == "confirm":
         context.update(typed=registration.identity_typed(draft))
     response = render_component("register/page.html", "register/_wizard.html", status, **context)
@@ -121,11 +124,14 @@ def save_identity(draft):
     taken = {}
     if form.validate_on_submit():
         try:
-            registration.save_identity(draft, form.clean, form.password.data)
+            registration.save_identity(draft, form.clean, form.password.data,
+                                       reach=postman().reach())
         except registration.IdentityTaken as error:
             taken = error.taken
             for field, message in taken.items():
                 form_error(form, message, field)
+        except registration.RegistrationError as error:
+            form_error(form, error, "phone")
         else:
             return _next("code", draft)
     return _render("identity", draft, form, 422, id_taken="id_number" in taken)

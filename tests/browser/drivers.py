@@ -74,7 +74,7 @@ class Wizard:
         """Ask for a code by SMS; return the code the outbox received."""
         self.page.get_by_role("button", name="获取校验码").click()
         expect(self.page.get_by_role("status").filter(has_text="校验码已发送至")).to_be_visible()
-        assert self.outbox.last()["to"] == self.person.phone
+        assert self.outbox.last()["to"] == "+86" + self.person.phone  # E.164
         return self.outbox.last_code()
 
     def enter_code(self, code):

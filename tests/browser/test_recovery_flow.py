@@ -78,22 +78,22 @@ def test_change_phone_from_the_account_page(page, student, log_in, live_server):
     expect(page.get_by_role("status")).to_have_text("欢迎回来，赵六。")
     page.get_by_role("link", name="赵六").click()
     expect(page).to_have_url(re.compile(r"/account/$"))
-    expect(page.locator("#profile-phone")).to_have_text("138****5678")
+    expect(page.locator("#profile-phone")).to_have_text("+86 138****5678")
 
     page.get_by_role("link", name="修改手机号码").click()
     page.get_by_label("新手机号码").fill("13900001234")
     page.get_by_label("当前密码").fill(PASSWORD)
     page.get_by_role("button", name="获取校验码").click()
-    expect(page.get_by_role("status")).to_have_text("校验码已发送至新号码 139****1234。")
-    assert outbox.last()["to"] == "13900001234"  # the NEW number, not the bound one
+    expect(page.get_by_role("status")).to_have_text("校验码已发送至新号码 +86 139****1234。")
+    assert outbox.last()["to"] == "+8613900001234"  # the NEW number, not the bound one
 
     page.get_by_label("校验码", exact=True).fill(outbox.last_code())
     page.get_by_role("button", name="确认修改").click()
     expect(page).to_have_url(re.compile(r"/account/$"))
-    expect(page.get_by_role("status")).to_have_text("手机号码已改为 139****1234。")
-    expect(page.locator("#profile-phone")).to_have_text("139****1234")
+    expect(page.get_by_role("status")).to_have_text("手机号码已改为 +86 139****1234。")
+    expect(page.locator("#profile-phone")).to_have_text("+86 139****1234")
     # Both the old and the new number are told about the change.
-    assert {m["to"] for m in outbox.messages()[-2:]} == {"13812345678", "13900001234"}
+    assert {m["to"] for m in outbox.messages()[-2:]} == {"+8613812345678", "+8613900001234"}
 
 
 # Enter in a text field clicks the form's first submit button. In the code forms
@@ -126,4 +126,4 @@ def test_enter_in_the_code_field_checks_the_code_with_javascript(page, student, 
 
     page.get_by_label("校验码", exact=True).fill(live_server.outbox.last_code())
     page.get_by_label("校验码", exact=True).press("Enter")
-    expect(page.locator("#profile-phone")).to_have_text("139****1234")
+    expect(page.locator("#profile-phone")).to_have_text("+86 139****1234")

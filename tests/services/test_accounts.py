@@ -31,10 +31,10 @@ def test_phone_change_refusals(db, student, outbox, password, new_phone, field, 
 def test_phone_change_sends_the_code_to_the_new_number(db, student, outbox, postman):
     challenge = accounts.start_phone_change(student, PASSWORD, "13900001111",
                                             postman=postman, ip="")
-    assert outbox.last()["to"] == "13900001111" and "改为本号码" in outbox.last()["body"]
+    assert outbox.last()["to"] == "+8613900001111" and "改为本号码" in outbox.last()["body"]
     assert accounts.phone_change(challenge.token, student).id == challenge.id
-    assert challenges.code_step(challenge).masked_phone == "139****1111"
-    assert Account.get_by_id(student.id).phone == "13812345678"
+    assert challenges.code_step(challenge).masked_phone == "+86 139****1111"
+    assert Account.get_by_id(student.id).phone == "+8613812345678"
 
 
 def test_no_challenge_is_left_when_the_code_cannot_go(db, student, outbox, postman):
@@ -60,17 +60,17 @@ def test_phone_changes_only_after_the_code_and_both_numbers_are_told(db, student
     with pytest.raises(AccountError, match="请先完成校验码验证"):
         accounts.finish_phone_change(challenge, postman=postman, ip="")
     challenges.check_code(challenge, fixed_code)
-    assert accounts.finish_phone_change(challenge, postman=postman, ip="10.0.0.1") == "139****1111"
-    assert Account.get_by_id(student.id).phone == "13900001111"
-    assert {m["to"] for m in outbox.messages()[-2:]} == {"13812345678", "13900001111"}
+    assert accounts.finish_phone_change(challenge, postman=postman, ip="10.0.0.1") == "+86 139****1111"
+    assert Account.get_by_id(student.id).phone == "+8613900001111"
+    assert {m["to"] for m in outbox.messages()[-2:]} == {"+8613812345678", "+8613900001111"}
     entry = AuditEntry.get(AuditEntry.action == "account.phone_changed")
-    assert entry.detail == "138****5678 -> 139****1111" and entry.ip == "10.0.0.1"
+    assert entry.detail == "+86 138****5678 -> +86 139****1111" and entry.ip == "10.0.0.1"
     assert accounts.phone_change(challenge.token, student) is None
 
 
 def test_profile_is_masked(db, student):
     profile = accounts.profile(student)
-    assert (profile.masked_id, profile.masked_phone) == ("1101**********002X", "138****5678")
+    assert (profile.masked_id, profile.masked_phone) == ("1101**********002X", "+86 138****5678")
 
 
 def test_login_history_counts_failures_since_the_previous_login(db, student):

@@ -41,7 +41,7 @@ def test_approval_frees_the_id_and_ends_the_old_sessions(app, client, squatter, 
     assert owner.id_number is None and owner.id_number_index is None
     assert old_session.get("/account/").status_code == 302
     sms, mail = outbox.messages()[-2:]
-    assert sms["channel"] == "sms" and sms["to"] == "13812345678" and "解除" in sms["body"]
+    assert sms["channel"] == "sms" and sms["to"] == "+8613812345678" and "解除" in sms["body"]
     assert mail["channel"] == "email" and mail["to"] == "zhou@example.com"
     assert appeal.reference in mail["body"] and "已通过" in mail["body"]
     actions = {e.action for e in AuditEntry.select()}
@@ -212,7 +212,7 @@ def test_approval_withdraws_the_previous_holders_valid_reports(app, client, squa
     assert {e.account_id for e in withdrawn} == {squatter.id}
     # Both people are told: the holder (SMS, naming the withdrawn reports), the appellant (e-mail).
     sms, mail = outbox.messages()[-2:]
-    assert sms["to"] == "13812345678" and "2 份在线验证报告" in sms["body"]
+    assert sms["to"] == "+8613812345678" and "2 份在线验证报告" in sms["body"]
     assert "学历证书电子注册备案表" in sms["body"] and "学位在线验证报告" in sms["body"]
     assert mail["to"] == "zhou@example.com" and "已通过" in mail["body"]
     assert "报告" not in mail["body"]   # nothing about the previous holder's reports

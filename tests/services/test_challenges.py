@@ -13,7 +13,7 @@ from services.messaging import OutboxBackend
 from services.postman import TEMPLATE_DIR, Postman
 
 T0 = datetime.datetime(2026, 11, 28, 8, 0, 0)
-TYPED = {"username": "wang@example.edu.cn", "phone": "13812345678"}
+TYPED = {"username": "wang@example.edu.cn", "phone": "+8613812345678"}
 
 
 def at(seconds):
@@ -49,7 +49,7 @@ def test_find_only_the_accounts_own(db, make_account):
     owner, other = make_account(), make_account(username="other@example.edu.cn",
                                                 id_number="440524188001010014")
     challenge = challenges.start(challenges.CHANGE_PHONE, account=owner,
-                                 payload={"phone": "13900001111"})
+                                 payload={"phone": "+8613900001111"})
     assert challenges.find(challenges.CHANGE_PHONE, challenge.token, account=owner)
     assert challenges.find(challenges.CHANGE_PHONE, challenge.token, account=other) is None
 
@@ -91,9 +91,9 @@ def test_moving_back_to_the_code_step_undoes_the_check(db, fixed_code, postman):
 def test_code_goes_to_the_typed_phone(db, outbox, postman):
     challenge = draft()
     shown = challenges.send_code(challenge, SMS, postman=postman, ip="10.0.0.1")
-    assert shown == "138****5678"
+    assert shown == "+86 138****5678"
     message = outbox.last()
-    assert message["channel"] == "sms" and message["to"] == "13812345678"
+    assert message["channel"] == "sms" and message["to"] == "+8613812345678"
     assert "注册校验码" in message["body"] and "10 分钟内有效" in message["body"]
     assert OneTimeCode.get().ip == "10.0.0.1"
 
@@ -108,7 +108,7 @@ def test_email_only_to_edu_cn(db, outbox, postman):
 
 def test_only_the_flows_channels(db, make_account, outbox, postman):
     challenge = challenges.start(challenges.CHANGE_PHONE, account=make_account(),
-                                 payload={"phone": "13900001111"})
+                                 payload={"phone": "+8613900001111"})
     with pytest.raises(ServiceError, match="请选择获取校验码的方式") as refused:
         challenges.send_code(challenge, EMAIL, postman=postman, ip="")
     assert refused.value.field == "channel" and outbox.messages() == []
@@ -138,7 +138,7 @@ def test_right_code_moves_to_the_next_step(db, fixed_code, postman):
 
 def test_a_flow_whose_code_step_is_last_stays_there(db, make_account, fixed_code, postman):
     challenge = challenges.start(challenges.CHANGE_PHONE, account=make_account(),
-                                 payload={"phone": "13900001111"})
+                                 payload={"phone": "+8613900001111"})
     challenges.send_code(challenge, SMS, postman=postman, ip="")
     challenges.check_code(challenge, fixed_code)
     assert challenge.step == "code" and challenge.verified_at is not None
@@ -175,7 +175,7 @@ def test_decoy_flows_never_show_where_a_code_went(db, make_account, outbox, post
     account = make_account(username="zhao@example.edu.cn", phone="13812345678")
     challenge = challenges.start(challenges.RESET_PASSWORD, account=account)
     assert challenges.send_code(challenge, SMS, postman=postman, ip="") == ""
-    assert outbox.last()["to"] == "13812345678"
+    assert outbox.last()["to"] == "+8613812345678"
     step = challenges.code_step(challenge)
     assert step.masked_phone == "" and step.email_allowed and step.channels == (SMS, EMAIL)
 
@@ -193,7 +193,7 @@ def test_code_step_for_the_wizard(db, postman):
     challenge = draft(username="wang@example.com")
     step = challenges.code_step(challenge, now=utcnow())
     assert (step.step, step.masked_phone, step.email_allowed, step.resend_wait) == \
-           ("code", "138****5678", False, 0)
+           ("code", "+86 138****5678", False, 0)
     challenges.send_code(challenge, SMS, postman=postman, ip="")
     assert 59 <= challenges.code_step(challenge).resend_wait <= 60
 

@@ -124,13 +124,66 @@ def test_name_key_treats_dot_variants_and_spaces_alike():
     "8613812345678", "138-1234-5678", "１３８１２３４５６７８", "(+86) 138 1234 5678",
 ])
 def test_phones_are_normalised(typed):
-    assert identity.normalize_phone(typed) == "13812345678"
+    assert identity.normalize_phone(typed) == "+8613812345678"
 
 
-@pytest.mark.parametrize("typed", ["", "12812345678", "1381234567", "138123456789", "abc", "+1 415 555 0100"])
+@pytest.mark.parametrize("typed", ["", "12812345678", "1381234567", "138123456789", "abc"])
 def test_bad_phones_are_refused(typed):
     with pytest.raises(IdentityError):
         identity.normalize_phone(typed)
+
+
+def test_a_mainland_number_keeps_its_friendly_message():
+    for typed in ("12812345678", "+86 1381234567"):
+        with pytest.raises(IdentityError, match="11 位中国大陆手机号码"):
+            identity.normalize_phone(typed)
+    with pytest.raises(IdentityError, match="请填写手机号码"):
+        identity.normalize_phone("  ")
+
+
+@pytest.mark.parametrize("typed, region, e164", [
+    ("5123 4567", "HK", "+85251234567"),            # 中国香港
+    ("+852 5123 4567", "CN", "+85251234567"),       # a + overrides the choice
+    ("00852-5123-4567", "CN", "+85251234567"),      # so does 00
+    ("6612 3456", "MO", "+85366123456"),            # 中国澳门
+    ("0912 345 678", "TW", "+886912345678"),        # 中国台湾, with its national 0
+    ("+886 912 345 678", "CN", "+886912345678"),
+    ("(415) 555-0123", "US", "+14155550123"),       # +1: the United States …
+    ("613 555 0123", "CA", "+16135550123"),         # … and Canada
+    ("07400 123456", "GB", "+447400123456"),        # United Kingdom, national 0
+    ("＋４４　７４００　１２３４５６", "CN", "+447400123456"),  # full-width, from a Chinese IME
+    ("００８５２５１２３４５６７", "CN", "+85251234567"),
+    ("0086 138 1234 5678", "HK", "+8613812345678"),  # 0086 wins over the choice too
+])
+def test_numbers_from_abroad_are_stored_in_e164(typed, region, e164):
+    assert identity.normalize_phone(typed, region) == e164
+
+
+@pytest.mark.parametrize("typed, region, words", [
+    ("2123 4567", "HK", "固定电话"),                   # a Hong Kong landline gets no SMS
+    ("13812345678", "HK", "所选的国家或地区"),          # a mainland number with HK chosen
+    ("+852 1234", "CN", "所选的国家或地区"),
+    ("+44 20 7946 0000", "CN", "固定电话"),
+    ("5123 4567", "XX", "请选择国家或地区"),           # a region nobody offered
+    ("+852 5123 4567x", "CN", "只能包含数字"),
+])
+def test_invalid_numbers_from_abroad_are_refused_with_a_reason(typed, region, words):
+    with pytest.raises(IdentityError, match=words):
+        identity.normalize_phone(typed, region)
+
+
+def test_numbers_are_masked_whatever_their_length():
+    assert identity.mask_phone("+8613812345678") == "+86 138****5678"
+    assert identity.mask_phone("+85251234567") == "+852 51****67"
+    assert identity.mask_phone("+14155550123") == "+1 415***0123"
+    assert identity.mask_phone("+886912345678") == "+886 91*****78"
+    assert identity.mask_phone("+447400123456") == "+44 740***3456"
+    assert identity.mask_phone("") == ""
+
+
+def test_mainland_or_not():
+    assert identity.is_mainland_phone("+8613812345678") and identity.is_mainland_phone("13812345678")
+    assert not identity.is_mainland_phone("+85251234567") and not identity.is_mainland_phone("")
 
 
 def test_emails_and_edu_cn():

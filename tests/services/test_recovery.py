@@ -55,7 +55,7 @@ def test_find_username_sends_it_in_full_and_shows_it_masked(db, student, outbox,
     challenge = verified(recovery.start_find_username("赵六", "11010519491231002X"),
                          postman, fixed_code)
     assert recovery.finish_find_username(challenge, postman=postman, ip="") == "z***@example.edu.cn"
-    assert outbox.last()["to"] == "13812345678" and "zhao@example.edu.cn" in outbox.last()["body"]
+    assert outbox.last()["to"] == "+8613812345678" and "zhao@example.edu.cn" in outbox.last()["body"]
     assert recovery.find("username", challenge.token) is None
     entry = AuditEntry.get(AuditEntry.action == "account.username_recovered")
     assert entry.account_id == student.id

@@ -7,7 +7,7 @@ from services.accounts import AccountError
 from services.errors import ServiceError
 
 CLEAN = dict(username="wang@example.edu.cn", real_name="王𠮷", id_type="居民身份证",
-             id_number="11010519491231002X", phone="13812345678")
+             id_number="11010519491231002X", phone="+8613812345678")
 
 
 
@@ -43,7 +43,7 @@ def test_identity_is_kept_encrypted_with_the_password_hashed(db):
     stored = Challenge.get_by_id(draft.id)
     assert stored.step == "code" and stored.payload == CLEAN
     assert accounts.check_password(stored.password_hash, "good-pass-42")
-    assert registration.identity_typed(stored) == CLEAN
+    assert registration.identity_typed(stored) == {**CLEAN, "phone_region": "CN"}
     assert registration.identity_typed(None) == {}
 
 
@@ -68,7 +68,7 @@ def test_confirm_creates_the_account_and_ends_the_draft(db, postman, fixed_code)
     draft = at_confirm(postman, fixed_code)
     account = registration.confirm(draft, ip="10.0.0.1")
     assert (account.username, account.id_number, account.phone) == (
-        "wang@example.edu.cn", "11010519491231002X", "13812345678")
+        "wang@example.edu.cn", "11010519491231002X", "+8613812345678")
     assert accounts.check_password(account.password_hash, "good-pass-42")
     assert AuditEntry.get().action == "account.registered"
     assert registration.find(draft.token) is None

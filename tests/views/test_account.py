@@ -45,7 +45,7 @@ def test_change_username(signed_in, outbox, db):
                                                          "current_password": PASSWORD})
     assert response.status_code == 303
     assert Account.get().username == "qian.new@example.edu.cn"
-    assert "qian.new@example.edu.cn" in outbox.last()["body"] and outbox.last()["to"] == "13812345678"
+    assert "qian.new@example.edu.cn" in outbox.last()["body"] and outbox.last()["to"] == "+8613812345678"
     entry = AuditEntry.select().where(AuditEntry.action == "account.username_changed").get()
     assert entry.ip == "127.0.0.1" and "q***@example.edu.cn" in entry.detail
 
@@ -93,15 +93,15 @@ def test_change_phone_with_a_code_sent_to_the_new_number(signed_in, outbox, db):
     response = signed_in.post("/account/phone", data={"new_phone": "139 0000 1111",
                                                       "current_password": PASSWORD}, headers=HX)
     assert response.status_code == 200 and "139****1111" in text(response)
-    assert outbox.last()["to"] == "13900001111"
+    assert outbox.last()["to"] == "+8613900001111"
     code = outbox.last_code()
-    assert Account.get().phone == "13812345678"          # nothing changes before the code
+    assert Account.get().phone == "+8613812345678"          # nothing changes before the code
     wrong = signed_in.post("/account/phone/check", data={"code": f"{(int(code) + 1) % 10 ** 6:06d}"})
     assert wrong.status_code == 422 and "还可以再试" in text(wrong)
     done = signed_in.post("/account/phone/check", data={"code": code})
-    assert done.status_code == 303 and Account.get().phone == "13900001111"
+    assert done.status_code == 303 and Account.get().phone == "+8613900001111"
     told = {m["to"] for m in outbox.messages()[-2:]}
-    assert told == {"13812345678", "13900001111"}
+    assert told == {"+8613812345678", "+8613900001111"}
 
 
 def test_change_phone_refusals(signed_in, outbox):
@@ -135,7 +135,7 @@ def test_another_accounts_phone_challenge_is_not_usable(app, signed_in, make_acc
         state["account_phone_change"] = token
     response = other.post("/account/phone/check", data={"code": code})
     assert response.status_code == 303 and response.headers["Location"] == "/account/phone"
-    assert Account.get(Account.username == "sun@example.edu.cn").phone != "13900001111"
+    assert Account.get(Account.username == "sun@example.edu.cn").phone != "+8613900001111"
 
 
 def test_login_history_and_failures_since_last_success(client, student, login, db):

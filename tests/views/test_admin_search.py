@@ -61,7 +61,7 @@ def test_the_shape_of_the_text_decides_the_look_ups():
     assert EXAMPLE_ID in found.id_numbers and not found.name
     assert search.lookups("NO.00298959").certificate_key == "298959"
     assert search.lookups("Wang@Example.edu.cn").username == "wang@example.edu.cn"
-    assert search.lookups("+86 139 1234 5678").phone == "13912345678"
+    assert search.lookups("+86 139 1234 5678").phone == "+8613912345678"
     assert not search.lookups("!!!")
 
 

@@ -219,7 +219,7 @@ def test_the_owner_is_told_once_an_hour(app, student, outbox):
         client = from_address(app, address)
         for _ in range(6):
             wrong(client)
-    to_owner = [m for m in outbox.messages() if m["to"] == "13812345678"]
+    to_owner = [m for m in outbox.messages() if m["to"] == "+8613812345678"]
     assert len(to_owner) == 1
     assert "忘记密码" in to_owner[0]["body"] and "wrong-123" not in to_owner[0]["body"]
 

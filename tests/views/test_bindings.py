@@ -55,7 +55,7 @@ def test_registration_in_auto_mode_binds_and_sends_one_notice(app, db, waiting, 
     account = Account.get(Account.username == USERNAME)
     assert bound_ids() == [account.id, account.id]
     sms, email = bound_notices(outbox)
-    assert (sms["channel"], sms["to"]) == ("sms", "13812345678")
+    assert (sms["channel"], sms["to"]) == ("sms", "+8613812345678")
     assert (email["channel"], email["to"]) == ("email", USERNAME)
     assert "以下 2 条记录已绑定" in sms["body"] and "学籍：示范大学 · 本科 · 汉语言文学" in sms["body"]
     assert ID_NUMBER not in sms["body"] and "验证学号或证书编号" not in text(client.get("/records/"))

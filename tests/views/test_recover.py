@@ -35,11 +35,11 @@ def test_find_username_end_to_end(client, student, outbox):
     page = client.get("/recover/username")
     assert ">校验码</label>" in text(page)
     sent = client.post("/recover/username/send", data={"channel": "sms"})
-    assert sent.status_code == 200 and outbox.last()["to"] == "13812345678"
+    assert sent.status_code == 200 and outbox.last()["to"] == "+8613812345678"
     result = client.post("/recover/username/check", data={"code": outbox.last_code()})
     assert result.status_code == 200
     assert "z***@example.edu.cn" in text(result) and "zhao@example.edu.cn" not in text(result)
-    assert outbox.last()["to"] == "13812345678"
+    assert outbox.last()["to"] == "+8613812345678"
     assert "zhao@example.edu.cn" in outbox.last()["body"]
 
 

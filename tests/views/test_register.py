@@ -94,7 +94,7 @@ def test_identity_normalises_what_was_typed(client, db, outbox):
     draft = Challenge.get()
     assert draft.purpose == "register" and draft.step == "code"
     assert draft.payload["id_number"] == "11010519491231002X"
-    assert draft.payload["phone"] == "13812345678"
+    assert draft.payload["phone"] == "+8613812345678"
     assert draft.payload["real_name"] == "王𠮷"
     assert draft.password_hash.startswith("$argon2")
     raw = db.execute_sql("SELECT payload FROM challenge").fetchone()[0]
@@ -153,7 +153,7 @@ def test_code_sent_by_sms_to_the_outbox(client, outbox):
     assert response.status_code == 200
     assert "138****5678" in text(response) and 'data-wait="60"' in text(response)
     message = outbox.last()
-    assert message["channel"] == "sms" and message["to"] == "13812345678"
+    assert message["channel"] == "sms" and message["to"] == "+8613812345678"
     assert "示范大学" in message["body"] and "good-pass-42" not in message["body"]
 
 
@@ -215,7 +215,7 @@ def test_yes_creates_the_account_and_logs_in(client, outbox, db):
     assert response.status_code == 303 and response.headers["Location"].endswith("/register/done")
     account = Account.get(Account.username == "wang@example.edu.cn")
     assert account.real_name == "王𠮷" and account.id_number == "11010519491231002X"
-    assert account.phone == "13812345678"
+    assert account.phone == "+8613812345678"
     draft = Challenge.get()                   # finished, and nothing typed is kept
     assert draft.finished_at is not None and draft.payload == {} and draft.password_hash is None
     done = client.get("/register/done")

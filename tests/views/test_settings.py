@@ -18,7 +18,7 @@ VALID = dict(
     school_code="10998", school_contact="office@demo.edu.cn", school_office="教务处学籍科",
     school_phone="010-6275 1234", school_address="北京市海淀区示范路 1 号 行政楼 201",
     school_hours="工作日 8:30–11:30", eligible_since_year="1995", report_max_months="12",
-    timezone="Asia/Shanghai", message_signature="", bind_mode="auto")
+    timezone="Asia/Shanghai", message_signature="", bind_mode="auto", international_sms="y")
 
 
 def text(response):
