@@ -132,11 +132,12 @@ class RegisterConfirmForm(PortalForm):
     no = SubmitField(_l("否，返回修改"))
 
 
-class AppealForm(IdTypeMixin, CleanForm):
+class AppealForm(PhoneRegionMixin, IdTypeMixin, CleanForm):
     real_name = StringField(_l("姓名"))
     id_type = id_type_field()
     id_number = StringField(_l("证件号码"))
     contact_email = StringField(_l("联系邮箱"), description=_l("处理结果会发送到这个邮箱。"))
+    contact_phone_region = phone_region_field()
     contact_phone = StringField(_l("手机号码"),
                                 description=_l("可以不填。填写后，申诉编号和处理结果也会用短信发给你。"))
     photo = FileField(_l("手持证件照片"),
@@ -154,7 +155,7 @@ class AppealForm(IdTypeMixin, CleanForm):
     def validate_contact_phone(self, field):
         """Optional: empty stays None; anything typed must be a phone number."""
         if (field.data or "").strip():
-            self._normalise(field, identity.normalize_phone)
+            self._normalise(field, identity.normalize_phone, self.contact_phone_region.data)
         else:
             self.clean[field.name] = None
 

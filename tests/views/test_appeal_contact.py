@@ -11,6 +11,7 @@ from tests.factories import png_bytes, signed_in_staff
 
 HX = {"HX-Request": "true"}
 PHONE = "13912345678"
+STORED = "+8613912345678"  # E.164
 
 
 def text(response):
@@ -41,11 +42,11 @@ def test_acknowledgement_by_email_and_sms_with_the_reference(app, client, outbox
     body = text(response)
     assert response.status_code == 200 and ("<!doctype html>" in body) == (not headers)
     appeal = Appeal.get()
-    assert appeal.contact_phone == PHONE
+    assert appeal.contact_phone == STORED
     assert "139****5678" in body and PHONE not in body and 'id="appeal-acknowledged"' in body
     mail, sms = outbox.messages()
     assert (mail["channel"], mail["to"]) == ("email", "zhou@example.com")
-    assert (sms["channel"], sms["to"]) == ("sms", PHONE)
+    assert (sms["channel"], sms["to"]) == ("sms", STORED)
     for message in (mail, sms):
         assert appeal.reference in message["body"] and "/register/appeal/status" in message["body"]
     assert sms["body"].startswith("【") and not mail["body"].startswith("【")
@@ -86,7 +87,7 @@ def test_staff_see_the_phone_masked_and_the_decision_is_texted(app, client, outb
     appeal = appeals.decide(Appeal.get(), False, "照片看不清", actor="registrar-desk",
                             postman=app.extensions["postman"])
     mail, sms = outbox.messages()[-2:]
-    assert mail["channel"] == "email" and sms["channel"] == "sms" and sms["to"] == PHONE
+    assert mail["channel"] == "email" and sms["channel"] == "sms" and sms["to"] == STORED
     assert appeal.reference in sms["body"] and "照片看不清" in sms["body"]
 
 
@@ -104,3 +105,12 @@ def test_the_taken_id_message_links_the_status_page(client, make_account, outbox
         password_confirm="good-pass-42"))
     body = text(response)
     assert response.status_code == 422 and 'id="id-taken-appeal-status"' in body
+
+
+def test_a_phone_abroad_by_the_region_choice(client, outbox, db):
+    response = client.post("/register/appeal", data=appeal_form(contact_phone_region="HK",
+                                                                 contact_phone="5123 4567"),
+                           content_type="multipart/form-data")
+    assert response.status_code == 200, text(response)[:2000]
+    assert Appeal.get().contact_phone == "+85251234567"
+    assert outbox.messages()[-1]["to"] == "+85251234567"
