@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import JOIN, fn
 
 from models import Account, AuditEntry
+from services import paging
 from services import settings as settings_service
 from services.columns import KINDS
 
@@ -170,23 +171,11 @@ def count(filters: Filters) -> int:
 
 
 @dataclass(frozen=True)
-class Page:
+class Page(paging.Paged):
     entries: list
     number: int
     total: int
     size: int = PAGE_SIZE
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
 
 
 def page(filters: Filters, number: int = 1, size: int = PAGE_SIZE) -> Page:

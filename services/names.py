@@ -19,7 +19,7 @@ from pypinyin import Style, lazy_pinyin
 
 from models import (Account, Admission, AuditEntry, Degree, Diploma, Enrollment, MajorName, db,
                     utcnow)
-from services import audit
+from services import audit, paging
 from services.errors import ServiceError
 
 _HAN_CHARS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
@@ -253,23 +253,11 @@ def _clean_english(raw: str) -> str:
 
 
 @dataclass(frozen=True)
-class MajorsPage:
+class MajorsPage(paging.Paged):
     items: list
     total: int
     number: int
     size: int = PER_PAGE
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
 
 
 def majors_page(query: str = "", number: int = 1, size: int = PER_PAGE) -> MajorsPage:
