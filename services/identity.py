@@ -306,6 +306,8 @@ def normalize_phone(raw: str, region: str = phone_regions.DEFAULT) -> str:
         return _mainland(number[len(MAINLAND_CODE):])
     if not number.startswith("+"):
         region = region or phone_regions.DEFAULT
+        if region == phone_regions.OTHER:
+            raise IdentityError(_l("请在号码前输入 + 和国家代码，如 +44 7911 123456。"))
         if not phone_regions.is_known(region):
             raise IdentityError(_l("请选择国家或地区。"))
         if region == phone_regions.DEFAULT:

@@ -56,7 +56,7 @@ def test_the_identity_step_offers_the_regions_with_the_common_ones_first(client)
     client.post("/register/notice", data={"consent": "y"})
     page = text(client.get("/register/identity"))
     assert '<label for="phone-region">国家或地区</label>' in page
-    common = [page.index(f'value="{code}"') for code in ("CN", "HK", "MO", "TW", "AD")]
+    common = [page.index(f'value="{code}"') for code in ("CN", "HK", "MO", "TW", "AE", "ZZ")]
     assert common == sorted(common)
     assert "中国大陆 +86" in page and "中国香港 +852" in page and "中国台湾 +886" in page
     assert '<option selected value="CN">' in page and "美国 +1" in page
@@ -64,6 +64,22 @@ def test_the_identity_step_offers_the_regions_with_the_common_ones_first(client)
     english = text(client.get("/register/identity"))
     assert "Country or region" in english and "Hong Kong, China +852" in english
     assert "United States +1" in english
+    assert "Other (type + and the country code before the number)" in english
+
+
+def test_a_country_not_listed_is_typed_with_its_code(client):
+    """其他 takes a number from any region phonenumbers knows, typed with + and its code."""
+    client.post("/register/notice", data={"consent": "y"})
+    page = text(client.get("/register/identity"))
+    assert 'value="CZ"' not in page and 'value="ZZ"' in page
+    data = identity(username="novak@example.edu.cn", real_name="诺瓦克", id_type="护照",
+                    id_number="E12345678", phone_region="ZZ", phone="603 123 456")
+    refused = client.post("/register/identity", data=data)
+    assert refused.status_code == 422 and "请在号码前输入 + 和国家代码" in text(refused)
+    accepted = client.post("/register/identity", data={**data, "phone": "+420 603 123 456"})
+    assert accepted.status_code == 303, text(accepted)[:2000]
+    again = text(client.get("/register/identity"))
+    assert '<option selected value="ZZ">' in again and "+420603123456" in again
 
 
 def test_a_wrong_number_or_region_is_refused_beside_the_field(client):
