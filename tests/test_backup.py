@@ -7,6 +7,7 @@ import tarfile
 import threading
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 import crypto
@@ -177,3 +178,40 @@ def test_restore_refuses_a_tampered_archive_and_writes_nothing(app, db, first_re
         backup.restore(tmp_path / "extra.tar.gz", target, keys_at_start=[])
     assert not empty.exists() and not (tmp_path / "escape").exists()
     assert os.stat(archive).st_mode & 0o077 == 0
+
+
+def _new_database(server: str, name: str) -> str:
+    admin = psycopg2.connect(server + "/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return f"{server}/{name}"
+
+
+def test_postgres_round_trip(postgres_server, app_factory, make_account, tmp_path):
+    source = app_factory(DATABASE_URL=_new_database(postgres_server, "t_backup_source"))
+    owner = make_account(username="zhang@example.edu.cn")
+    record = create_record("diploma", 1, account=owner.id)
+    with models.db.connection_context():
+        report = issue_report(source, owner, record, render=report_renderer(source))
+    result = source.test_cli_runner().invoke(args=["backup", str(tmp_path / "pg.tar.gz")])
+    assert result.exit_code == 0, result.output
+    manifest = backup.verify(tmp_path / "pg.tar.gz")
+    assert manifest["database"] == "postgresql" and manifest["row_counts"]["report"] == 1
+
+    fresh = tmp_path / "restored"
+    restored_url = _new_database(postgres_server, "t_backup_restored")
+    empty = create_app(_settings(fresh, DATABASE_URL=restored_url))
+    run = empty.test_cli_runner().invoke(args=["restore", str(tmp_path / "pg.tar.gz")])
+    assert run.exit_code == 0, run.output
+    restored = create_app(_settings(fresh, DATABASE_URL=restored_url))
+    with models.db.connection_context():
+        assert Account.get(Account.username == "zhang@example.edu.cn").id_number
+        assert Report.get().code == report.code
+    page = restored.test_client().get(f"/verify/{report.code}")
+    assert page.status_code == 200 and "有效的在线验证报告" in page.get_data(as_text=True)
+    # Now the database has tables: a second restore is refused.
+    again = restored.test_cli_runner().invoke(args=["restore", str(tmp_path / "pg.tar.gz")])
+    assert again.exit_code != 0 and "tables" in again.output
