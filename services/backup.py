@@ -29,6 +29,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import crypto
+
 FORMAT = 1
 MANIFEST = "manifest.json"
 SQLITE_MEMBER = "database/portal.sqlite3"
@@ -395,7 +397,7 @@ def restore(archive, target: Sources, *, keys_at_start) -> dict:
 
 def _write(dest: Path, data) -> None:
     """Written aside and renamed; folders 0700, files 0600."""
-    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    crypto.private_dir(dest.parent)
     partial = dest.with_name(f".{dest.name}.restore")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "wb") as fh:
