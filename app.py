@@ -40,6 +40,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance = Path(test_config["INSTANCE_DIR"]).resolve()
     # Everything in the instance folder is for the portal's own user only (0700 / 0600).
     crypto.private_dir(instance)
+    # What the keys folder held before this start makes any: `flask restore` fills only
+    # an instance without keys of its own.
+    keys = instance / "keys"
+    keys_at_start = sorted(p.name for p in keys.iterdir()) if keys.is_dir() else []
 
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
     app.session_interface = _SessionInterface()
@@ -49,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    app.extensions["keys_at_start"] = keys_at_start
     crypto.configure(instance / "keys")
     app.extensions["school_keys"] = signing.load_or_create(
         instance / "keys", app.config["SCHOOL_NAME"], app.config["SCHOOL_NAME_EN"])

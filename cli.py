@@ -161,3 +161,36 @@ def register(app: Flask) -> None:
         with models.db.connection_context():
             click.echo(demo.seed(school_names=app.config["SCHOOL_NAMES"], if_empty=if_empty,
                                  upload_dir=app.config["UPLOAD_DIR"]))
+
+    @app.cli.command("backup")
+    @click.argument("dest", type=click.Path(path_type=Path))
+    def backup_command(dest):
+        """Write one archive (tar.gz, 0600) of the database, keys, settings and stored
+        files while the portal runs; DEST is a file, or a folder for a timestamped one."""
+        from services import backup
+        sources = backup.Sources.from_config(app.instance_path, app.config)
+        try:
+            path, manifest = backup.backup(sources, dest,
+                                           version=backup.code_version(Path(__file__).parent))
+        except backup.BackupError as error:
+            raise click.ClickException(str(error)) from None
+        counts = manifest["row_counts"]
+        click.echo(f"backup written to {path} ({manifest['database']}, {len(manifest['files'])} file(s), "
+                   f"{counts.get('account', 0)} account(s), {counts.get('report', 0)} report(s)); "
+                   "it holds the keys: keep it secret")
+
+    @app.cli.command("restore")
+    @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def restore_command(archive):
+        """Put a backup into this EMPTY instance (PORTAL_INSTANCE_DIR, DATABASE_URL);
+        refused when it already has a database, keys or files, or the archive's
+        checksums do not match."""
+        from services import backup
+        target = backup.Sources.from_config(app.instance_path, app.config)
+        try:
+            manifest = backup.restore(archive, target,
+                                      keys_at_start=app.extensions.get("keys_at_start", []))
+        except backup.BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"restored the backup of {manifest['created_at']} into {app.instance_path}; "
+                   "run `flask --app app init-db` to bring the schema up to date")

@@ -1,8 +1,11 @@
 """Fixtures: a fresh app on a temporary SQLite file per test, clients, and the
 factories of tests/factories.py bound to that app."""
+import glob
 import itertools
 import os
 import shutil
+import socket
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -149,3 +152,46 @@ def pytest_collection_modifyitems(items):
     main thread while its browser is open, and pyHanko (PDF signing) calls
     asyncio.run(), which refuses to start inside a running loop."""
     items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/"))
+
+
+# --- PostgreSQL (tests/test_postgres.py, tests/test_backup.py) -----------------------
+# A throwaway server from Debian's `postgresql` package (installed by `make test`) in a
+# temporary folder, on a free loopback port; one per session.
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_postgres(args):
+    """The server refuses to run as root; root runs it as the `postgres` user."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *args]
+    return args
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not binaries:
+        pytest.fail("PostgreSQL is not installed: `make test` installs Debian's postgresql")
+    bindir = os.path.dirname(binaries[-1])
+    folder = tempfile.mkdtemp(prefix="portal-pg-")
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    data = os.path.join(folder, "data")
+    port = _free_port()
+    subprocess.run(_as_postgres([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "portal",
+                                 "-E", "UTF8", "--locale=C.UTF-8"]),
+                   check=True, capture_output=True)
+    subprocess.run(_as_postgres([
+        f"{bindir}/pg_ctl", "-D", data, "-w", "-l", os.path.join(folder, "log"), "start",
+        "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"]),
+        check=True, capture_output=True)
+    try:
+        yield f"postgresql://portal@127.0.0.1:{port}"
+    finally:
+        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,14 +1,9 @@
 """The PostgreSQL path (DATABASE_URL): migrations, encrypted fields, the registration race.
 
 A throwaway PostgreSQL server is started from Debian's `postgresql` package
-(installed by `make test`) in a temporary folder, on a free loopback port.
+(installed by `make test`) in a temporary folder, on a free loopback port
+(the `postgres_server` fixture, in conftest.py: tests/test_backup.py uses it too).
 """
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 
 import psycopg2
@@ -24,45 +19,6 @@ from services import settings, signing
 from tests.factories import (add_draft_and_challenge, assert_draft_became_a_challenge, roll_back_to,
                              csv_bytes, ec_signing_pair, enrollment, identity, png_bytes,
                              resident_id, walk_to)
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _as_postgres(args):
-    """The server refuses to run as root; root runs it as the `postgres` user."""
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *args]
-    return args
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if not binaries:
-        pytest.fail("PostgreSQL is not installed: `make test` installs Debian's postgresql")
-    bindir = os.path.dirname(binaries[-1])
-    folder = tempfile.mkdtemp(prefix="portal-pg-")
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    data = os.path.join(folder, "data")
-    port = _free_port()
-    subprocess.run(_as_postgres([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "portal",
-                                 "-E", "UTF8", "--locale=C.UTF-8"]),
-                   check=True, capture_output=True)
-    subprocess.run(_as_postgres([
-        f"{bindir}/pg_ctl", "-D", data, "-w", "-l", os.path.join(folder, "log"), "start",
-        "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"]),
-        check=True, capture_output=True)
-    try:
-        yield f"postgresql://portal@127.0.0.1:{port}"
-    finally:
-        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
-                       capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
