@@ -30,29 +30,60 @@ def records_of(account_id: int, kind: Kind):
                 .order_by(order.get(kind.key, model.id.desc()), model.id.desc()))
 
 
+_ARCHIVE_SQL = {}  # database class -> (sql, params with _ANY_ACCOUNT), built once
+_ANY_ACCOUNT = -7310  # no account has it: marks where the account's id goes in the params
+
+
 def archive_of(account_id: int) -> list[tuple[Kind, list]]:
     """Every kind's visible records of one account, for the list on /records, in ONE
     query (a UNION ALL over the five tables) instead of one per kind (issue 12).
 
     Each record carries only what the list shows: its id, update date and summary
     fields (SUMMARY_FIELDS). A column another kind lacks is a typed NULL, so
-    PostgreSQL can resolve the union's column types. Ordered like records_of."""
+    PostgreSQL can resolve the union's column types. The SQL is built once per
+    database (building it cost more than running it). Ordered like records_of."""
+    names = _archive_names()
+    key = type(db.obj)  # the SQL depends only on the dialect (quoting, types, "?" or "%s")
+    if key not in _ARCHIVE_SQL:
+        _ARCHIVE_SQL[key] = _archive_query(names, _ANY_ACCOUNT).sql()
+    sql, params = _ARCHIVE_SQL[key]
+    cursor = db.execute_sql(sql, [account_id if p == _ANY_ACCOUNT else p for p in params])
+    found = {key: [] for key in KINDS}
+    for row in cursor.fetchall():
+        kind = KINDS[row[0]]
+        fields = kind.model._meta.fields
+        found[kind.key].append(kind.model(**{
+            name: fields[name].python_value(value)
+            for name, value in zip(names, row[1:]) if name in fields}))
+    for key, items in found.items():
+        items.sort(key=lambda record: record.id, reverse=True)
+        if key == "enrollment":
+            # admission_date DESC NULLS LAST, then id DESC (the sort above is stable).
+            items.sort(key=lambda record: (record.admission_date is not None,
+                                           record.admission_date or 0), reverse=True)
+    return [(kind, found[kind.key]) for kind in KINDS.values()]
+
+
+def _archive_names() -> list[str]:
     names = ["id", "updated_at", "admission_date"]
     for fields in SUMMARY_FIELDS.values():
         names.extend(name for name in fields if name not in names)
+    return names
+
+
+def _archive_query(names: list[str], account_id: int):
     types = {}
     for kind in KINDS.values():
         for name in names:
             field = kind.model._meta.fields.get(name)
             if field is not None:
-                types.setdefault(name, field)
-    field_types = db.obj.field_types if db.obj is not None else {}
+                types.setdefault(name, field.field_type)
+    field_types = db.obj.field_types
 
     def column(model, name):
         if name in model._meta.fields:
             return getattr(model, name).alias(name)
-        sql_type = types[name].field_type
-        return Cast(SQL("NULL"), field_types.get(sql_type, sql_type)).alias(name)
+        return Cast(SQL("NULL"), field_types.get(types[name], types[name])).alias(name)
 
     query = None
     for kind in KINDS.values():
@@ -61,19 +92,7 @@ def archive_of(account_id: int) -> list[tuple[Kind, list]]:
                             *(column(model, name) for name in names)
                             ).where(visible_to(kind, account_id))
         query = part if query is None else query + part
-    found = {key: [] for key in KINDS}
-    for row in query.dicts():
-        kind = KINDS[row["kind"]]
-        fields = kind.model._meta.fields
-        found[kind.key].append(kind.model(**{
-            name: fields[name].python_value(row[name]) for name in names if name in fields}))
-    for key, items in found.items():
-        items.sort(key=lambda record: record.id, reverse=True)
-        if key == "enrollment":
-            # admission_date DESC NULLS LAST, then id DESC (the sort above is stable).
-            items.sort(key=lambda record: (record.admission_date is not None,
-                                           record.admission_date or 0), reverse=True)
-    return [(kind, found[kind.key]) for kind in KINDS.values()]
+    return query
 
 
 def display_value(record: Record, column: Column) -> str:
