@@ -125,20 +125,29 @@ def _load_account(user_id: str):
 
 
 def _init_database(app: Flask) -> None:
-    url = app.config["DATABASE_URL"]
+    url = _pooled(app.config["DATABASE_URL"])
+    # Connections are kept in a pool (playhouse.pool) instead of opened and closed on
+    # every request (issue 12: opening one, with SQLite's pragmas, cost more than the
+    # queries of a page). A connection goes back to the pool at the end of each
+    # request, and the pool rolls back whatever transaction a failed request left
+    # open before anyone else gets it. stale_timeout: replaced after five minutes,
+    # so a restarted PostgreSQL costs at most that one request.
+    pool = {"max_connections": None, "stale_timeout": 300}
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
         # secure_delete: what an update or a delete replaces is overwritten, not left
         # in free pages (values stored before encryption, by an older version).
         database = connect(url, pragmas={
             "journal_mode": "wal", "foreign_keys": 1, "secure_delete": 1,
-            "busy_timeout": 5000, "synchronous": "normal"})
+            "busy_timeout": 5000, "synchronous": "normal"},
+            check_same_thread=False, **pool)  # pooled: a thread may take another's connection
     else:
-        database = connect(url)
+        database = connect(url, **pool)
     models.db.initialize(database)
+    app.extensions["database"] = database
 
-    # Connect and close per request (peewee's advice for web apps); a connection
-    # someone else opened (a CLI command, a test) is left to them.
+    # Take a connection from the pool for the request and give it back after; a
+    # connection someone else opened (a CLI command, a test) is left to them.
     @app.before_request
     def _db_connect():
         g.opened_db = models.db.connect(reuse_if_open=True)
@@ -147,6 +156,16 @@ def _init_database(app: Flask) -> None:
     def _db_close(exc):
         if g.pop("opened_db", False) and not models.db.is_closed():
             models.db.close()
+
+
+def _pooled(url: str) -> str:
+    """The playhouse.db_url scheme of the same database with a connection pool."""
+    scheme, sep, rest = url.partition("://")
+    if ":memory:" in rest:
+        return url  # every pooled connection would be a database of its own
+    if sep and "+pool" not in scheme and scheme in ("sqlite", "postgres", "postgresql"):
+        return f"{scheme}+pool://{rest}"
+    return url
 
 
 def _private_sqlite_file(url: str) -> None:

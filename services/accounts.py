@@ -281,12 +281,14 @@ def load_for_session(user_id: str, now: datetime.datetime | None = None):
     if len(parts) != 3 or not parts[0].isdigit() or not parts[2]:
         return None
     account_id, version, token = parts
-    account = Account.get_or_none(Account.id == int(account_id))
-    if account is None or str(account.session_version) != version or account.is_disabled:
-        return None
-    login = LoginSession.get_or_none(LoginSession.token_hash == _token_hash(token),
-                                     LoginSession.account == account.id)
+    # One query for both (issue 12: at most 3 queries for /records).
+    login = (LoginSession.select(LoginSession, Account).join(Account)
+             .where(LoginSession.token_hash == _token_hash(token),
+                    LoginSession.account == int(account_id)).first())
     if login is None or login.ended_at is not None:
+        return None
+    account = login.account
+    if str(account.session_version) != version or account.is_disabled:
         return None
     now = now or utcnow()
     if login.last_seen_at < now - SEEN_EVERY:

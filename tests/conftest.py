@@ -72,6 +72,10 @@ def app_factory(tmp_path, signing_keys_dir):
     yield build
     if not models.db.is_closed():
         models.db.close()
+    for app in made:  # the pool's connections to this test's database (app._init_database)
+        database = app.extensions.get("database")
+        if hasattr(database, "close_all"):
+            database.close_all()
 
 
 @pytest.fixture

@@ -186,3 +186,17 @@ def test_majors_english_names_on_postgres(app, db_on_pg, make_record):
     assert [r.major for r in names.majors_page("alpha").items] == ["自设专业甲"]
     names.delete_major(row.id, actor="office")
     assert names.missing_majors()[1] == 2
+
+
+def test_records_page_in_one_union_on_postgres(app, client, make_account, make_record, login):
+    """services.records.archive_of's UNION ALL (typed NULLs) and the joined session
+    load on PostgreSQL: every kind, dates and amounts, newest first."""
+    student = make_account(username="zhang@example.edu.cn", real_name="张三",
+                           id_number="11010519491231002X")
+    for key in ("enrollment", "diploma", "degree", "admission", "aid"):
+        make_record(key, account=student.id)
+    make_record("aid", account=student.id, paid_on="2017-11-01", school_year="2017-2018")
+    login("zhang@example.edu.cn")
+    page = client.get("/records/").get_data(as_text=True)
+    assert "示范大学 · 本科 · 汉语言文学" in page and "3,000.00" in page
+    assert page.index("2017-2018") < page.index("2016-2017")

@@ -34,7 +34,7 @@ def _index(fragment="records/_sections.html", status=200, **forms):
     """The archive, with what waits for more than name + ID number (BIND_MODE).
     After a refused POST htmx gets the hold component alone, a plain form post the
     whole page, both with the form's messages."""
-    sections = [(kind, records.records_of(current_user.id, kind)) for kind in KINDS.values()]
+    sections = records.archive_of(current_user.id)
     since_year = settings()["ELIGIBLE_SINCE_YEAR"]
     hold = binding.hold_of(current_user, since_year=since_year, mode=settings()["BIND_MODE"])
     # Nothing shown, and all the person's records are older than the year the portal shows.
