@@ -46,7 +46,9 @@ def main() -> None:
             create_record(key, n + 1, account=student.id, **extra)
         client = app.test_client()
         sign_in(client, "zhang@example.edu.cn")
-        assert client.get("/records/").status_code == 200  # warm: templates, settings
+        warm = client.get("/records/")  # warm: templates, settings
+        if warm.status_code != 200:
+            raise SystemExit(f"/records/ answered {warm.status_code}")
 
         queries = []
         database = models.db.obj
