@@ -13,10 +13,12 @@ FLASK := $(BIN)/flask --app app
 DEBIAN_RUN := python3 python3-venv python3-dev gcc libpango-1.0-0 libpangoft2-1.0-0 \
               libharfbuzz-subset0 fonts-noto-cjk shared-mime-info
 # Browser tests drive Debian's Chromium; PDF checks render pages with poppler;
-# the PostgreSQL tests start a throwaway server from Debian's postgresql.
-DEBIAN_TEST := chromium poppler-utils postgresql
+# the PostgreSQL and Redis tests start throwaway servers from Debian's packages.
+DEBIAN_TEST := chromium poppler-utils postgresql redis-server
+# The benches drive the servers with wrk.
+DEBIAN_BENCH := wrk
 
-.PHONY: run test audit setup setup-test debian debian-test db translations translations-update clean
+.PHONY: run test bench audit setup setup-test debian debian-test debian-bench db translations translations-update clean
 
 # A recipe that fails leaves no half-written target behind.
 .DELETE_ON_ERROR:
@@ -28,6 +30,13 @@ run: setup db
 
 test: setup-test audit
 	$(BIN)/python -m pytest
+
+# Every bench prints its figures (README "Measured" lists them and their results);
+# none of them asserts anything. BENCHES lists them in the order they run.
+BENCHES := page_weight throughput report_pdf
+bench: setup-test debian-bench
+	@for name in $(BENCHES); do echo "== bench/$$name.py"; \
+	  nice $(BIN)/python bench/$$name.py || exit 1; done
 
 # bandit over the portal's own code (each silenced finding says why, inline);
 # pip-audit over the pinned requirements. A known vulnerability stops the build;
@@ -45,6 +54,9 @@ debian:
 
 debian-test:
 	@bash scripts/ensure-debian-packages $(DEBIAN_TEST)
+
+debian-bench:
+	@bash scripts/ensure-debian-packages $(DEBIAN_BENCH)
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

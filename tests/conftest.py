@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -198,4 +199,40 @@ def postgres_server():
     finally:
         subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
                        capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- Redis (shared rate-limit storage for several app servers) -------------------------
+# A throwaway server from Debian's `redis-server` package (installed by `make test`) on a
+# free loopback port, nothing written to disk; one per session.
+
+@pytest.fixture(scope="session")
+def redis_server():
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not os.path.exists(binary):
+        pytest.fail("Redis is not installed: `make test` installs Debian's redis-server")
+    folder = tempfile.mkdtemp(prefix="portal-redis-")
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", folder, "--unixsocket", "", "--protected-mode", "yes"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None:
+                pytest.fail("redis-server exited at start")
+            time.sleep(0.05)
+        else:
+            pytest.fail("redis-server did not answer")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
