@@ -16,7 +16,7 @@ import config
 import crypto
 import models
 from extensions import babel, compress, csrf, limiter, login_manager, select_locale
-from services import signing
+from services import signing, startup
 from services.postman import Postman
 from services.accounts import browser_family, load_for_session
 from services.records import summary
@@ -45,6 +45,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     keys = instance / "keys"
     keys_at_start = sorted(p.name for p in keys.iterdir()) if keys.is_dir() else []
 
+    # The shared files a second server would otherwise make for itself (secret_key is
+    # written by config.load): refused below when the database is already in use.
+    missing = startup.missing_files(instance, secret_configured=False)
+
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
     app.session_interface = _SessionInterface()
     config.load(app.config, instance, test_config)
@@ -54,11 +58,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     app.extensions["keys_at_start"] = keys_at_start
+    _init_database(app)
+    _refuse_other_keys(app, instance, missing)
     crypto.configure(instance / "keys")
+    startup.check_keys_match(instance)
     app.extensions["school_keys"] = signing.load_or_create(
         instance / "keys", app.config["SCHOOL_NAME"], app.config["SCHOOL_NAME_EN"])
     crypto.tighten(instance / "keys")
-    _init_database(app)
     # Built now, so a wrong messaging setting stops the start, not a student's first code.
     # The school's name and signature are read per message (settings in the database).
     app.extensions["postman"] = Postman.from_config(
@@ -122,6 +128,20 @@ def create_app(test_config: dict | None = None) -> Flask:
 @login_manager.user_loader
 def _load_account(user_id: str):
     return load_for_session(user_id)
+
+
+def _refuse_other_keys(app: Flask, instance: Path, missing: list[str]) -> None:
+    """A server started with an empty keys/ (or no secret_key) on a database in use
+    would make keys of its own: stop instead (services.startup)."""
+    secret_file = instance / "secret_key"
+    if app.config["SECRET_KEY"] != (secret_file.read_text().strip() if secret_file.exists() else None):
+        missing = [name for name in missing if name != "secret_key"]  # set by config.py / environment
+    try:
+        startup.refuse_new_keys(instance, missing)
+    except startup.KeysRefused:
+        if "secret_key" in missing:
+            secret_file.unlink(missing_ok=True)  # config.load just made it: not ours to keep
+        raise
 
 
 def _init_database(app: Flask) -> None:

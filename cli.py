@@ -21,8 +21,10 @@ def register(app: Flask) -> None:
         in clear by older versions, make the instance folder private and add the
         majors' English names the table lacks (idempotent)."""
         import crypto
-        from services import names, uploads
-        with models.db.connection_context():
+        from services import names, startup, uploads
+        # One process at a time (several servers starting at once): the others wait
+        # here, then find every migration applied.
+        with models.db.connection_context(), startup.schema_lock(app.config["DATABASE_URL"]):
             done = migration_router().run()
             sealed = uploads.seal_stored_files(app.config["UPLOAD_DIR"], app.config["REPORT_DIR"])
             majors = names.seed_majors()
@@ -158,7 +160,9 @@ def register(app: Flask) -> None:
     def seed_demo(if_empty):
         """Load demo data (idempotent)."""
         import demo
-        with models.db.connection_context():
+        from services import startup
+        # Two servers seeding at once: the second waits and then finds data (--if-empty).
+        with models.db.connection_context(), startup.schema_lock(app.config["DATABASE_URL"]):
             click.echo(demo.seed(school_names=app.config["SCHOOL_NAMES"], if_empty=if_empty,
                                  upload_dir=app.config["UPLOAD_DIR"]))
 
