@@ -46,7 +46,7 @@ def database_in_use() -> bool:
     with db.connection_context():
         if not db.table_exists(MIGRATE_TABLE):
             return False
-        return db.execute_sql(f"SELECT 1 FROM {MIGRATE_TABLE} LIMIT 1").fetchone() is not None  # nosec B608 # a constant
+        return db.execute_sql("SELECT 1 FROM migratehistory LIMIT 1").fetchone() is not None
 
 
 def refuse_new_keys(instance, missing: list[str]) -> None:
