@@ -3,12 +3,19 @@
 The PDF is PDF/A-3b with the snapshot attached as `report.json`, and carries a
 PAdES signature by the school's key (services.signing), so a verifier can check
 it offline against the school's certificate. No timestamp: there is no TSA.
+
+The photo is in the file once: the page shows the JPEG byte for byte, and
+`report.json` names it by its SHA-256 (`photo.jpeg_sha256`) instead of carrying
+it again in base64 (16 KB of a 15 KB photo). `check_pdf` puts the JPEG back
+into the snapshot, so the snapshot it returns is the one the school stored.
 """
 import base64
 import datetime
+import hashlib
 import io
 import json
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,7 +31,7 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
-from weasyprint import HTML, Attachment
+from weasyprint import CSS, HTML, Attachment
 
 from services.signing import SigningKeys
 
@@ -115,14 +122,62 @@ def render_html(snapshot: dict, keys: SigningKeys, look: Look = Look()) -> str:
     )
 
 
+_stylesheet = None
+_stylesheet_lock = threading.Lock()
+
+
+def _css() -> CSS:
+    """report.css, parsed once per process (read-only afterwards, shared by threads)."""
+    global _stylesheet
+    if _stylesheet is None:
+        with _stylesheet_lock:
+            if _stylesheet is None:
+                _stylesheet = CSS(filename=str(TEMPLATE_DIR / "report.css"))
+    return _stylesheet
+
+
+def _photo_bytes(snapshot: dict) -> bytes | None:
+    photo = snapshot.get("photo")
+    if not photo or not photo.get("jpeg_base64"):
+        return None
+    return base64.b64decode(photo["jpeg_base64"])
+
+
+def attached_form(snapshot: dict) -> dict:
+    """The snapshot as `report.json` carries it: the photo by its SHA-256 (its
+    JPEG is the image on the page), everything else as it is."""
+    data = _photo_bytes(snapshot)
+    if data is None:
+        return snapshot
+    photo = {k: v for k, v in snapshot["photo"].items() if k != "jpeg_base64"}
+    photo["jpeg_sha256"] = hashlib.sha256(data).hexdigest()
+    return {**snapshot, "photo": photo}
+
+
+def _attachment(data: dict) -> Attachment:
+    return Attachment(
+        string=json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8"),
+        name=SNAPSHOT_NAME, description="Report data / 报告数据", relationship="Data")
+
+
+PDF_VARIANT = "pdf/a-3b"
+
+
 def render_unsigned(snapshot: dict, keys: SigningKeys, look: Look = Look()) -> bytes:
     """The PDF/A-3b page with the snapshot attached, before signing."""
-    attachment = Attachment(
-        string=json.dumps(snapshot, ensure_ascii=False, sort_keys=True).encode("utf-8"),
-        name=SNAPSHOT_NAME, description="Report data / 报告数据", relationship="Data")
+    out = _write(snapshot, keys, look, attached_form(snapshot))
+    photo = _photo_bytes(snapshot)
+    if photo is not None and photo not in out:
+        # WeasyPrint embeds a plain JPEG as it is; had it re-encoded this one,
+        # report.json would name a photo the page does not hold: carry it there.
+        out = _write(snapshot, keys, look, snapshot)
+    return out
+
+
+def _write(snapshot: dict, keys: SigningKeys, look: Look, attached: dict) -> bytes:
     document = HTML(string=render_html(snapshot, keys, look), base_url=str(TEMPLATE_DIR))
-    return document.write_pdf(pdf_variant="pdf/a-3b", attachments=[attachment],
-                              finisher=_finish)
+    return document.write_pdf(stylesheets=[_css()], pdf_variant=PDF_VARIANT,
+                              attachments=[_attachment(attached)], finisher=_finish)
 
 
 # Font compaction. WeasyPrint subsets fonts but keeps every glyph slot up to the
@@ -351,7 +406,39 @@ def _attached_snapshot(reader: PdfFileReader) -> dict | None:
             spec = names[i + 1].get_object()
             if str(spec.get("/UF", spec.get("/F"))) == SNAPSHOT_NAME:
                 snapshot = json.loads(spec["/EF"]["/F"].get_object().data.decode("utf-8"))
-                return snapshot if isinstance(snapshot, dict) else None
+                return _with_photo(snapshot, reader) if isinstance(snapshot, dict) else None
     except Exception:
         return None
     return None
+
+
+def _with_photo(snapshot: dict, reader: PdfFileReader) -> dict:
+    """The snapshot with its photo's JPEG back in (`attached_form` in reverse): the
+    page's image whose bytes have the SHA-256 that report.json names. Without
+    such an image the photo stays as it is, and the snapshot matches no report."""
+    photo = snapshot.get("photo")
+    if not isinstance(photo, dict) or "jpeg_base64" in photo or "jpeg_sha256" not in photo:
+        return snapshot
+    wanted = str(photo["jpeg_sha256"])
+    for image in _page_images(reader):
+        if hashlib.sha256(image).hexdigest() == wanted:
+            restored = {k: v for k, v in photo.items() if k != "jpeg_sha256"}
+            restored["jpeg_base64"] = base64.b64encode(image).decode("ascii")
+            return {**snapshot, "photo": restored}
+    return snapshot
+
+
+def _page_images(reader: PdfFileReader):
+    """The bytes of each JPEG image drawn on a page (as stored: DCTDecode only)."""
+    pending = [reader.root["/Pages"]]
+    while pending:
+        node = pending.pop().get_object()
+        if "/Kids" in node:
+            pending.extend(node["/Kids"])
+            continue
+        resources = node.get("/Resources")
+        xobjects = resources.get_object().get("/XObject") if resources else None
+        for ref in (xobjects.get_object().values() if xobjects else ()):
+            image = ref.get_object()
+            if image.get("/Subtype") == "/Image" and image.get("/Filter") == "/DCTDecode":
+                yield image.encoded_data
