@@ -28,6 +28,7 @@ from fontTools.cffLib import CFFFontSet
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -313,22 +314,47 @@ def _compact_fonts(objects):
             stream.extra["Subtype"] = "/CIDFontType0C"
 
 
+# The signature's size for each key whose signatures all have one length (RSA):
+# pyHanko sizes the /Contents placeholder with a dry run (a whole second CMS
+# signature, half the signing time) unless it is told the size.
+_reserved: dict[str, int] = {}
+
+
 def sign(pdf: bytes, snapshot: dict, keys: SigningKeys) -> bytes:
     school = snapshot["school"]
+    fixed = bool(getattr(keys.signer, "fixed_size_signatures", False))
     metadata = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,
         md_algorithm="sha256",
         # No timestamp server, so with RSA the dry run's size is exact: reserve no
         # slack. An ECDSA signature's length varies from one signature to the next.
-        tight_size_estimates=bool(getattr(keys.signer, "fixed_size_signatures", False)),
+        tight_size_estimates=fixed,
         subfilter=fields.SigSeedSubFilter.PADES,
         reason=f"{school['zh']} 签发在线验证报告 / Issued by {school['en']}",
         location=f"{school['zh']} / {school['en']}",
     )
     signer = signers.PdfSigner(metadata, signer=keys.signer,
                                new_field_spec=fields.SigFieldSpec(SIGNATURE_FIELD))
-    out = signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)))
-    return out.getvalue()
+    reserved = _reserved.get(keys.fingerprint_sha256) if fixed else None
+    try:
+        out = signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)),
+                              bytes_reserved=reserved).getvalue()
+    except SigningError:
+        if reserved is None:
+            raise
+        _reserved.pop(keys.fingerprint_sha256, None)  # it did not fit after all: size anew
+        return sign(pdf, snapshot, keys)
+    if fixed and reserved is None:
+        _reserved[keys.fingerprint_sha256] = _placeholder_size(out)
+    return out
+
+
+def _placeholder_size(signed: bytes) -> int | None:
+    """The length of the signature's /Contents hex string, from its /ByteRange
+    (the bytes it leaves out: the string and its angle brackets)."""
+    found = re.compile(rb"/ByteRange\s*\[\s*0\s+(\d+)\s+(\d+)").search(
+        signed, max(signed.rfind(b"/ByteRange"), 0))
+    return int(found.group(2)) - int(found.group(1)) - 2 if found else None
 
 
 def render_report(snapshot: dict, keys: SigningKeys, look: Look = Look()) -> bytes:
