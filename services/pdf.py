@@ -290,6 +290,32 @@ def _finish(document, pdf):
     # it to an existing /Producer; PDF/A wants the two to agree.
     pdf.info.pop("Producer", None)
     _compact_fonts(pdf.objects)
+    _compact_output_intent(pdf)
+
+
+_srgb_profile = None
+
+
+def _srgb() -> bytes:
+    """A 588-byte sRGB profile (LittleCMS's, as version 4.2: the ICC version
+    PDF/A-2 and -3 refer to) instead of WeasyPrint's 3 KB sRGB2014.icc: the same
+    colour space, described by its primaries and tone curve instead of tables."""
+    global _srgb_profile
+    if _srgb_profile is None:
+        from PIL import ImageCms
+        profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+        profile[8:12] = b"\x04\x20\x00\x00"   # version 4.2.0
+        profile[84:100] = bytes(16)               # no profile ID (it would cover the version)
+        _srgb_profile = bytes(profile)
+    return _srgb_profile
+
+
+def _compact_output_intent(pdf):
+    """The PDF/A output intent's ICC profile: the small sRGB one (see _srgb)."""
+    for intent in pdf.catalog.get("OutputIntents", ()):
+        stream = pdf.objects[_reference(intent["DestOutputProfile"])]
+        if stream.extra.get("N") == 3:
+            stream.stream = [_srgb()]
 
 
 def _compact_fonts(objects):
