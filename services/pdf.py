@@ -295,7 +295,10 @@ def _keeps_cids(cff: bytes, glyph_ids, at_most: int | None = None) -> bool:
             return False
         if at_most is not None and len(top.charset) > at_most:
             return False
-        return {f"cid{gid:05d}" for gid in glyph_ids if gid} <= set(top.charset)
+        # Ids past the font's CIDs are characters it has no glyph for (WeasyPrint
+        # numbers them after the last glyph): they draw .notdef whatever we keep.
+        count = getattr(top, "CIDCount", 8720)
+        return {f"cid{gid:05d}" for gid in glyph_ids if 0 < gid < count} <= set(top.charset)
     except Exception:  # an unreadable result: keep WeasyPrint's font
         return False
 
@@ -378,7 +381,7 @@ def _compact_fonts(objects):
 # which falls back to the three passes). Half the subsetting time, the same bytes.
 
 def _subset_once(font, to_unicode, hinting):
-    if not to_unicode or font.missing or "CFF " not in font.tables:
+    if not to_unicode or "CFF " not in font.tables:
         return _weasyprint_subset(font, to_unicode, hinting)
     from weasyprint.text.ffi import ffi, harfbuzz, harfbuzz_subset
     from weasyprint.text.fonts import get_hb_object_data

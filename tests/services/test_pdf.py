@@ -85,6 +85,28 @@ def test_fonts_are_embedded_subsets(report):
         assert "/FontFile3" in descriptor or "/FontFile2" in descriptor
 
 
+def test_fonts_are_bare_compact_cff(report, keys):
+    """One face, embedded as a bare CFF of the glyphs used (not ~60,000 empty slots)."""
+    fonts = PdfReader(io.BytesIO(report)).pages[0]["/Resources"]["/Font"]
+    assert len(fonts) == 1
+    for font in fonts.values():
+        descendant = font.get_object()["/DescendantFonts"][0].get_object()
+        program = descendant["/FontDescriptor"]["/FontFile3"].get_object()
+        assert program["/Subtype"] == "/CIDFontType0C" and len(program.get_data()) < 60_000
+
+
+def test_a_character_no_font_has_keeps_the_font_compact(keys):
+    """王𪚥: no installed font draws 𪚥 (it shows as a box); the font stays compact."""
+    snapshot = sample_snapshot()
+    snapshot["fields"][0]["value"] = "王𪚥"
+    data = pdf.render_report(snapshot, keys)
+    for font in PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/Font"].values():
+        descendant = font.get_object()["/DescendantFonts"][0].get_object()
+        assert descendant["/FontDescriptor"]["/FontFile3"].get_object()["/Subtype"] == \
+            "/CIDFontType0C"
+    assert len(data) < 60 * 1024 and pdf.check_pdf(data, keys).ok
+
+
 def test_signed_by_the_school(report, keys):
     check = pdf.check_pdf(report, keys)
     assert (check.signed, check.intact, check.by_school) == (True, True, True)
