@@ -571,10 +571,17 @@ def _with_photo(snapshot: dict, reader: PdfFileReader) -> dict:
     return snapshot
 
 
+_MAX_PAGE_NODES = 64
+
+
 def _page_images(reader: PdfFileReader):
-    """The bytes of each JPEG image drawn on a page (as stored: DCTDecode only)."""
+    """The bytes of each JPEG image drawn on a page (as stored: DCTDecode only).
+    An uploaded file's page tree may loop or be huge: a report has one page, so
+    looking at a few nodes is enough."""
     pending = [reader.root["/Pages"]]
-    while pending:
+    for _ in range(_MAX_PAGE_NODES):
+        if not pending:
+            return
         node = pending.pop().get_object()
         if "/Kids" in node:
             pending.extend(node["/Kids"])

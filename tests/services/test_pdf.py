@@ -148,6 +148,17 @@ def test_snapshot_without_its_photo_image_does_not_match(keys, snapshot):
     assert check.snapshot != snapshot
 
 
+def test_a_page_tree_that_loops_is_no_trap(report, keys):
+    """Looking for the photo walks the page tree of an uploaded file, whatever its
+    signature says: a loop in it ends the walk instead of the check."""
+    writer = PdfWriter(io.BytesIO(report), incremental=True)
+    writer.root_object["/Pages"]["/Kids"].append(writer.root_object.raw_get("/Pages"))
+    out = io.BytesIO()
+    writer.write(out)
+    check = pdf.check_pdf(out.getvalue(), keys)
+    assert not check.ok and check.problem == pdf.TAMPERED
+
+
 def test_photo_that_is_not_kept_as_it_is_goes_into_report_json(keys):
     """A JPEG WeasyPrint re-encodes (one turned by its EXIF orientation) is carried
     in report.json as before: the page does not hold its bytes."""
