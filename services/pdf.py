@@ -396,10 +396,11 @@ def _compact_fonts(objects):
 # which falls back to the three passes). Half the subsetting time, the same bytes.
 
 def _subset_once(font, to_unicode, hinting):
-    if not to_unicode or "CFF " not in font.tables:
-        return _weasyprint_subset(font, to_unicode, hinting)
     from weasyprint.text.ffi import ffi, harfbuzz, harfbuzz_subset
     from weasyprint.text.fonts import get_hb_object_data
+    if (not to_unicode or "CFF " not in font.tables or not harfbuzz_subset
+            or not harfbuzz.hb_version_atleast(4, 1, 0)):
+        return _weasyprint_subset(font, to_unicode, hinting)
     plan = ffi.gc(harfbuzz_subset.hb_subset_input_create_or_fail(),
                   harfbuzz_subset.hb_subset_input_destroy)
     glyphs = sorted(set(to_unicode) | {0})
