@@ -1,4 +1,6 @@
 """Report PDF: real rendering and signing, and the offline check of such files."""
+import base64
+import hashlib
 import io
 import json
 import os
@@ -15,9 +17,9 @@ from tests.factories import sample_snapshot
 SCHOOL, SCHOOL_EN = "示范大学", "Demonstration University"
 
 
-def sample_photo() -> bytes:
+def sample_photo(colour=(235, 200, 170)) -> bytes:
     image = Image.new("RGB", (300, 400), (70, 110, 170))
-    image.paste((235, 200, 170), (95, 70, 205, 200))
+    image.paste(colour, (95, 70, 205, 200))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)
     return out.getvalue()
@@ -83,6 +85,28 @@ def test_fonts_are_embedded_subsets(report):
         assert "/FontFile3" in descriptor or "/FontFile2" in descriptor
 
 
+def test_fonts_are_bare_compact_cff(report, keys):
+    """One face, embedded as a bare CFF of the glyphs used (not ~60,000 empty slots)."""
+    fonts = PdfReader(io.BytesIO(report)).pages[0]["/Resources"]["/Font"]
+    assert len(fonts) == 1
+    for font in fonts.values():
+        descendant = font.get_object()["/DescendantFonts"][0].get_object()
+        program = descendant["/FontDescriptor"]["/FontFile3"].get_object()
+        assert program["/Subtype"] == "/CIDFontType0C" and len(program.get_data()) < 60_000
+
+
+def test_a_character_no_font_has_keeps_the_font_compact(keys):
+    """王𪚥: no installed font draws 𪚥 (it shows as a box); the font stays compact."""
+    snapshot = sample_snapshot()
+    snapshot["fields"][0]["value"] = "王𪚥"
+    data = pdf.render_report(snapshot, keys)
+    for font in PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/Font"].values():
+        descendant = font.get_object()["/DescendantFonts"][0].get_object()
+        assert descendant["/FontDescriptor"]["/FontFile3"].get_object()["/Subtype"] == \
+            "/CIDFontType0C"
+    assert len(data) < 60 * 1024 and pdf.check_pdf(data, keys).ok
+
+
 def test_signed_by_the_school(report, keys):
     check = pdf.check_pdf(report, keys)
     assert (check.signed, check.intact, check.by_school) == (True, True, True)
@@ -100,7 +124,54 @@ def test_signature_is_pades(report):
 def test_attached_snapshot_equals_input(report, keys, snapshot):
     assert pdf.check_pdf(report, keys).snapshot == snapshot
     attachments = PdfReader(io.BytesIO(report)).attachments
-    assert json.loads(attachments["report.json"][0].decode("utf-8")) == snapshot
+    attached = json.loads(attachments["report.json"][0].decode("utf-8"))
+    # The photo is in the file once: report.json names the page's JPEG by its SHA-256.
+    photo = base64.b64decode(snapshot["photo"]["jpeg_base64"])
+    assert attached["photo"] == {"zh": snapshot["photo"]["zh"], "en": snapshot["photo"]["en"],
+                                 "jpeg_sha256": hashlib.sha256(photo).hexdigest()}
+    assert {**attached, "photo": snapshot["photo"]} == snapshot
+    assert photo in report and report.count(snapshot["photo"]["jpeg_base64"][:40].encode()) == 0
+
+
+def test_snapshot_without_its_photo_image_does_not_match(keys, snapshot):
+    """report.json names a photo the page does not show: the snapshot keeps the
+    bare hash, so it matches no stored report (views.verify compares them)."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf.render_unsigned(snapshot, keys))))
+    del writer.root_object["/Names"]
+    other = pdf.attached_form(dict(snapshot, photo=dict(snapshot["photo"], jpeg_base64=(
+        base64.b64encode(sample_photo(colour=(10, 200, 10))).decode("ascii")))))
+    writer.add_attachment("report.json", json.dumps(other).encode("utf-8"))
+    out = io.BytesIO()
+    writer.write(out)
+    check = pdf.check_pdf(pdf.sign(out.getvalue(), snapshot, keys), keys)
+    assert check.ok and check.snapshot["photo"] == other["photo"]
+    assert check.snapshot != snapshot
+
+
+def test_a_page_tree_that_loops_is_no_trap(report, keys):
+    """Looking for the photo walks the page tree of an uploaded file, whatever its
+    signature says: a loop in it ends the walk instead of the check."""
+    writer = PdfWriter(io.BytesIO(report), incremental=True)
+    writer.root_object["/Pages"]["/Kids"].append(writer.root_object.raw_get("/Pages"))
+    out = io.BytesIO()
+    writer.write(out)
+    check = pdf.check_pdf(out.getvalue(), keys)
+    assert not check.ok and check.problem == pdf.TAMPERED
+
+
+def test_photo_that_is_not_kept_as_it_is_goes_into_report_json(keys):
+    """A JPEG WeasyPrint re-encodes (one turned by its EXIF orientation) is carried
+    in report.json as before: the page does not hold its bytes."""
+    image = Image.new("RGB", (30, 40), (200, 10, 10))
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90° when shown
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    snapshot = sample_snapshot(out.getvalue())
+    data = pdf.render_report(snapshot, keys)
+    assert out.getvalue() not in data
+    attached = json.loads(PdfReader(io.BytesIO(data)).attachments["report.json"][0])
+    assert attached == snapshot and pdf.check_pdf(data, keys).snapshot == snapshot
 
 
 def test_pdfa_3b_identification(report):
