@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from peewee import IntegrityError, chunked, fn
+from peewee import __exception_wrapper__ as driver_errors  # the driver's errors as peewee's
 
 from models import ImportBatch, db, utcnow, write_transaction
 from services import audit, columns, exports, identity, photos, uploads
@@ -587,9 +588,10 @@ class _Statements:
         if not new:
             return
         stamps = [self.now, self.now]
-        db.cursor().executemany(self.insert_sql, [
-            [f.db_value(value) for f, value in zip(self.fields, [values[name] for name in self.names] + stamps)]
-            for values in new])
+        with driver_errors:
+            db.cursor().executemany(self.insert_sql, [
+                [f.db_value(value) for f, value in zip(self.fields, [values[name] for name in self.names] + stamps)]
+                for values in new])
 
     def update(self, changes: list) -> None:
         """One UPDATE per set of changed columns, run for every record that changes those."""
@@ -601,9 +603,10 @@ class _Statements:
             sql = (f"UPDATE {_quoted(model._meta.table_name)} SET "  # nosec B608 # names from the model, quoted; values are parameters
                    f"{', '.join(f'{_quoted(f.column_name)} = {db.param}' for f in fields)} "
                    f"WHERE {_quoted(model.id.column_name)} = {db.param}")
-            db.cursor().executemany(sql, [
-                [f.db_value(value) for f, value in zip(fields, [change.changed[name] for name in names] + [self.now])]
-                + [change.record_id] for change in group])
+            with driver_errors:
+                db.cursor().executemany(sql, [
+                    [f.db_value(value) for f, value in zip(fields, [change.changed[name] for name in names] + [self.now])]
+                    + [change.record_id] for change in group])
 
 
 # --- photos ------------------------------------------------------------------
