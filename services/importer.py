@@ -153,7 +153,10 @@ def _commit_checked(checked: _Checked, *, upload_dir, actor: str, ip: str,
     started = time.perf_counter()
     try:
         with write_transaction():
-            result.rows = _write(source, result)
+            if checked.tally.created or checked.tally.updated:
+                result.rows = _write(source, result)
+            else:  # every row as stored: nothing to read again or write (as when the plan came first)
+                result.rows, result.unchanged = checked.rows, checked.tally.unchanged
             result.photos = photos.store(kind, checked.photos, Path(upload_dir))
             detail = (f"kind={kind.key}, file={uploads.basename(source.filename)}, created={result.created}, "
                       f"updated={result.updated}, unchanged={result.unchanged}, photos={result.photos}")
