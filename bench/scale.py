@@ -157,6 +157,10 @@ def run(label: str, count: int, runs: int, source: Path, rows: int, folder: Path
         migration_router().run()
         started = time.perf_counter()
         samples = seeding.seed(count)
+        if database_url:    # the seeding gave accounts their ids: move PostgreSQL's sequence past them
+            table = models.Account._meta.table_name
+            models.db.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # nosec B608 # the model's own table name
+                                  f"(SELECT MAX(id) FROM {table}))")
         codes = seed_reports(count)
         records = sum(model.select().count() for model in models.RECORD_MODELS)
         print(f"\n{label}, {count:,} people: {models.Account.select().count():,} accounts, {records:,} records, "
