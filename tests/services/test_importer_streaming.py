@@ -147,9 +147,12 @@ shutil.copytree(keys, instance / "keys")
 app = create_app(dict(INSTANCE_DIR=str(instance), RATELIMIT_ENABLED=False))
 with app.app_context(), models.db.connection_context():
     migration_router().run()
-    Path("/proc/self/clear_refs").write_text("5")  # forget the start-up's peak (VmHWM, ru_maxrss)
-    ready = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
-                 if line.startswith("VmRSS:"))
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # forget the start-up's peak (VmHWM, ru_maxrss)
+        ready = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+                     if line.startswith("VmRSS:"))
+    except OSError:  # not Linux: measure from the start-up's peak
+        ready = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = importer.import_file("enrollment", source.name, source.read_bytes(),
                                   upload_dir=instance / "uploads", max_bytes=200 * 1024 * 1024)
     print(result.created, ready, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
