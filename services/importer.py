@@ -12,6 +12,10 @@ registrar's 导入 runs `commit` (the file is checked again and written in one
 transaction) or 取消 runs `cancel`. A batch commits once: a conditional UPDATE
 (pending -> committing) decides between two confirms. The command line
 (`import_file`) still checks and writes in one go.
+
+Nothing holds every row: the file is read row by row twice, once to check it
+(counters, a digest per row, the first problems) and once, in the write
+transaction, to write it in chunks (docs/architecture.md "Imports stream").
 """
 import codecs
 import csv
