@@ -12,9 +12,15 @@ registrar's 导入 runs `commit` (the file is checked again and written in one
 transaction) or 取消 runs `cancel`. A batch commits once: a conditional UPDATE
 (pending -> committing) decides between two confirms. The command line
 (`import_file`) still checks and writes in one go.
+
+Nothing holds every row: the file is read row by row twice, once to check it
+(counters, a digest per row, the first problems) and once, in the write
+transaction, to write it in chunks (docs/architecture.md "Imports stream").
 """
+import codecs
 import csv
 import datetime
+import hashlib
 import io
 import time
 import unicodedata
@@ -22,9 +28,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from peewee import IntegrityError, chunked
+from peewee import IntegrityError, chunked, fn
+from peewee import __exception_wrapper__ as driver_errors  # the driver's errors as peewee's
 
-from models import ImportBatch, db, utcnow
+from models import ImportBatch, db, utcnow, write_transaction
 from services import audit, columns, exports, identity, photos, uploads
 from services.columns import KINDS, Column, Kind
 from services.errors import ServiceError
@@ -35,7 +42,12 @@ MAX_ERRORS = 200
 XLSX_MAX_RATIO = 40
 # SQLite's old limit on bound variables is 999 per statement.
 LOOKUP_CHUNK = 900
-INSERT_ROWS = 2000
+# The file is read twice, row by row, never held as rows: the check looks its rows up
+# in the database CHECK_ROWS at a time; the write inserts and updates WRITE_ROWS at a time.
+CHECK_ROWS = 500
+WRITE_ROWS = 2000
+# A CSV's encoding is found by decoding it this many bytes at a time.
+DECODE_PIECE = 1024 * 1024
 # How many rows of each list a preview shows (the counts are always complete).
 PREVIEW_ROWS = 200
 # A batch not committed or cancelled within this time expires (retention.purge).
@@ -83,46 +95,74 @@ def import_file(kind_key: str, filename: str, data: bytes, *, photos_zip: bytes 
                 today: datetime.date | None = None) -> ImportResult:
     """Check the whole file, then create or update its records in one transaction.
     `today` is the school's date (services.clock): no record date may be later."""
-    checked = _check(KINDS[kind_key], filename, data, photos_zip, max_bytes, today)
+    checked = _check(_Source(KINDS[kind_key], filename, data, max_bytes, today), photos_zip)
     if checked.errors:
-        raise ImportRejected(_capped(checked.errors))
-    return _commit_checked(checked, filename, upload_dir=upload_dir, actor=actor, ip=ip)
+        raise ImportRejected(checked.errors)
+    return _commit_checked(checked, upload_dir=upload_dir, actor=actor, ip=ip)
+
+
+@dataclass
+class _Source:
+    """The uploaded file, read again for each pass (its rows are never all in memory)."""
+
+    kind: Kind
+    filename: str
+    data: bytes
+    max_bytes: int
+    today: datetime.date | None = None
 
 
 @dataclass
 class _Checked:
-    kind: Kind
+    source: _Source
     rows: int
-    plan: "_Plan"
+    tally: "_Tally"
     photos: dict
-    errors: list
+    errors: list        # the first MAX_ERRORS problems (and how many more), in the file's order
     seconds: float
 
 
-def _check(kind: Kind, filename: str, data: bytes, photos_zip, max_bytes: int,
-           today: datetime.date | None = None) -> _Checked:
-    """Read and check everything; ImportRejected for a file that cannot be read at all."""
+def _check(source: _Source, photos_zip) -> _Checked:
+    """Pass 1: read the file row by row and check everything, writing nothing; keeps
+    counters, the first rows of each kind for the preview and the first problems.
+    ImportRejected for a file that cannot be read at all."""
     started = time.perf_counter()
-    check_size(filename, len(data), max_bytes)
-    table = _read_table(filename, data, max_bytes)
-    positions = _map_headers(kind, table)
-    rows, errors = _clean_rows(kind, positions, table[1:], today)
-    del table
-    plan = _plan(kind, rows, errors)
-    found_photos = _read_photos(kind, photos_zip, rows, errors) if photos_zip is not None else {}
-    return _Checked(kind, len(rows), plan, found_photos, errors, time.perf_counter() - started)
+    kind = source.kind
+    check_size(source.filename, len(source.data), source.max_bytes)
+    row_errors, plan_errors = _Errors(), _Errors()
+    tally = _Tally(kind, plan_errors)
+    in_file = set() if photos_zip is not None and kind.photo_label is not None else None
+
+    def checked(rows):
+        tally.plan(rows)
+        if in_file is not None:
+            in_file.update(row.values[photos.key_field(kind)] for row in rows)
+
+    count = _scan(source, CHECK_ROWS, checked, row_errors)
+    errors = row_errors.kept + plan_errors.kept
+    found_photos = {}
+    if photos_zip is not None:
+        found_photos = _read_photos(kind, photos_zip, in_file, errors)
+    total = row_errors.count + plan_errors.count + len(errors) - len(row_errors.kept) - len(plan_errors.kept)
+    return _Checked(source, count, tally, found_photos, _capped(errors, total),
+                    time.perf_counter() - started)
 
 
-def _commit_checked(checked: _Checked, filename: str, *, upload_dir, actor: str, ip: str,
+def _commit_checked(checked: _Checked, *, upload_dir, actor: str, ip: str,
                     batch_id: int | None = None) -> ImportResult:
-    kind = checked.kind
-    result = ImportResult(kind=kind.key, rows=checked.rows, seconds_validating=checked.seconds)
+    """Pass 2: read the file again and write it in chunks, all in one transaction."""
+    source = checked.source
+    kind = source.kind
+    result = ImportResult(kind=kind.key, seconds_validating=checked.seconds)
     started = time.perf_counter()
     try:
-        with db.atomic():
-            _write(kind, checked.plan, result)
+        with write_transaction():
+            if checked.tally.created or checked.tally.updated:
+                result.rows = _write(source, result)
+            else:  # every row as stored: nothing to read again or write (as when the plan came first)
+                result.rows, result.unchanged = checked.rows, checked.tally.unchanged
             result.photos = photos.store(kind, checked.photos, Path(upload_dir))
-            detail = (f"kind={kind.key}, file={uploads.basename(filename)}, created={result.created}, "
+            detail = (f"kind={kind.key}, file={uploads.basename(source.filename)}, created={result.created}, "
                       f"updated={result.updated}, unchanged={result.unchanged}, photos={result.photos}")
             if batch_id is not None:
                 detail += f", batch={batch_id}"
@@ -164,37 +204,43 @@ def check_size(filename: str, size: int, max_bytes: int = MAX_BYTES) -> None:
 
 # --- reading ---------------------------------------------------------------
 
-def _read_table(filename: str, data: bytes, max_bytes: int) -> list:
-    """All rows, the header first, as lists of cell values (str, or Excel's types)."""
+def _read_table(filename: str, data: bytes, max_bytes: int):
+    """The rows, the header first, one at a time, as lists of cell values (str, or
+    Excel's types). A file that cannot be read at all is refused before the first row."""
     if Path(filename).suffix.lower() == ".csv":
-        rows = _read_csv(data)
-    else:
-        rows = _read_xlsx(data, max_bytes)
-    while rows and _blank(rows[-1]):
-        rows.pop()
-    if not rows:
-        raise ImportRejected([RowError(0, "", "文件是空的。")])
-    if all(_blank(row) for row in rows[1:]):
-        raise ImportRejected([RowError(0, "", "文件只有列名，没有数据行。")])
-    return rows
+        return _read_csv(data)
+    return _read_xlsx(data, max_bytes)
 
 
-def _read_csv(data: bytes) -> list:
+def _read_csv(data: bytes):
+    encoding = _csv_encoding(data)
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    return _csv_rows(csv.reader(text))
+
+
+def _csv_encoding(data: bytes) -> str:
+    """The file's encoding, found by decoding it piece by piece (not into one string)."""
+    view = memoryview(data)
     for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            text = data.decode(encoding)
-            break
+            for start in range(0, len(data), DECODE_PIECE):
+                decoder.decode(view[start:start + DECODE_PIECE])
+            decoder.decode(b"", final=True)
+            return encoding
         except UnicodeDecodeError:
             continue
-    else:
-        raise ImportRejected([RowError(0, "", "无法识别文件的编码：请另存为“CSV UTF-8”或 GB18030 编码的 CSV 文件。")])
+    raise ImportRejected([RowError(0, "", "无法识别文件的编码：请另存为“CSV UTF-8”或 GB18030 编码的 CSV 文件。")])
+
+
+def _csv_rows(reader):
     try:
-        return [list(row) for row in csv.reader(io.StringIO(text, newline=""))]
+        yield from reader
     except csv.Error as error:
         raise ImportRejected([RowError(0, "", f"CSV 文件格式有误（{error}）。")]) from None
 
 
-def _read_xlsx(data: bytes, max_bytes: int) -> list:
+def _read_xlsx(data: bytes, max_bytes: int):
     from openpyxl import load_workbook
 
     not_xlsx = RowError(0, "", "这不是有效的 .xlsx 文件（可能已损坏，或是旧版 .xls 改了扩展名）：请用 Excel 另存为 .xlsx 或 CSV。")
@@ -208,16 +254,27 @@ def _read_xlsx(data: bytes, max_bytes: int) -> list:
     if inflated > max(max_bytes, len(data)) * XLSX_MAX_RATIO:
         raise ImportRejected([RowError(0, "", "这个 .xlsx 文件解压后过大，无法导入：请拆分后分批导入。")])
     try:
+        # read_only: openpyxl streams the sheet's XML instead of building every cell.
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds of errors for a damaged file
-        raise ImportRejected([not_xlsx]) from None
-    try:
         sheet = workbook.worksheets[0]
         # Some programs write a wrong sheet size; read what is really there.
         sheet.reset_dimensions()
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
-    except Exception:
+        rows = sheet.iter_rows(values_only=True)
+    except Exception:  # openpyxl raises many kinds of errors for a damaged file
         raise ImportRejected([not_xlsx]) from None
+    return _xlsx_rows(workbook, rows, not_xlsx)
+
+
+def _xlsx_rows(workbook, rows, not_xlsx: RowError):
+    try:
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except Exception:
+                raise ImportRejected([not_xlsx]) from None
+            yield list(row)
     finally:
         workbook.close()
 
@@ -230,34 +287,53 @@ def _header_key(text) -> str:
     return unicodedata.normalize("NFKC", "" if text is None else str(text)).replace("\ufeff", "").strip()
 
 
-def _map_headers(kind: Kind, table: list) -> dict:
-    """Column position -> columns.Column, or ImportRejected naming what is wrong."""
+@dataclass
+class _Header:
+    """The header row read: column position -> columns.Column, and what is wrong with it."""
+
+    found: dict
+    names: list                 # the header text of each position ("" for none)
+    at: dict                    # position -> RowError (a repeated column name)
+    after: list                 # missing and unknown columns
+    unnamed_data: set = field(default_factory=set)  # positions with data but no name
+
+    def note(self, cells) -> None:
+        """Remember the positions of `cells` that hold data under no column name."""
+        names = self.names
+        for position in range(len(cells)):
+            if (position >= len(names) or not names[position]) and not _blank([cells[position]]):
+                self.unnamed_data.add(position)
+
+    @property
+    def errors(self) -> list:
+        at = dict(self.at)
+        for position in self.unnamed_data:
+            at[position] = RowError(1, "", f"第 {position + 1} 列有数据但没有列名。")
+        return [at[position] for position in sorted(at)] + self.after
+
+
+def _map_headers(kind: Kind, header: list) -> _Header:
     wanted = {_header_key(column.header): column for column in kind.columns}
-    header = table[0]
-    width = max(len(row) for row in table)
-    found, errors, seen = {}, [], {}
-    for position in range(width):
-        text = _header_key(header[position] if position < len(header) else None)
+    names = [_header_key(text) for text in header]
+    found, at, seen = {}, {}, {}
+    for position, text in enumerate(names):
         if not text:
-            if any(position < len(row) and not _blank([row[position]]) for row in table[1:]):
-                errors.append(RowError(1, "", f"第 {position + 1} 列有数据但没有列名。"))
             continue
         if text in seen:
-            errors.append(RowError(1, text, f"列名重复（第 {seen[text] + 1} 列和第 {position + 1} 列）。"))
+            at[position] = RowError(1, text, f"列名重复（第 {seen[text] + 1} 列和第 {position + 1} 列）。")
             continue
         seen[text] = position
         if text in wanted:
             found[position] = wanted[text]
     unknown = [text for text in seen if text not in wanted]
     missing = [column.header for key, column in wanted.items() if key not in seen]
+    after = []
     if missing:
-        errors.append(RowError(1, "", f"缺少列：{'、'.join(missing)}。"))
+        after.append(RowError(1, "", f"缺少列：{'、'.join(missing)}。"))
     if unknown:
-        errors.append(RowError(1, "", f"无法识别的列：{'、'.join(unknown)}；"
-                                      f"{kind.label}记录的列为：{'、'.join(kind.headers)}。"))
-    if errors:
-        raise ImportRejected(errors)
-    return found
+        after.append(RowError(1, "", f"无法识别的列：{'、'.join(unknown)}；"
+                                     f"{kind.label}记录的列为：{'、'.join(kind.headers)}。"))
+    return _Header(found, names, at, after)
 
 
 # --- checking rows -----------------------------------------------------------
@@ -269,26 +345,74 @@ class _Row:
     key: tuple = ()
 
 
-def _clean_rows(kind: Kind, positions: dict, data_rows: list, today: datetime.date | None = None):
-    today = today or datetime.date.today()
-    rows, errors, first_seen = [], [], {}
-    for number, cells in enumerate(data_rows, start=2):
+class _Errors:
+    """The first MAX_ERRORS problems, and how many there were."""
+
+    def __init__(self):
+        self.kept, self.count = [], 0
+
+    def add(self, error: RowError) -> None:
+        self.count += 1
+        if len(self.kept) < MAX_ERRORS:
+            self.kept.append(error)
+
+
+def _scan(source: _Source, batch_rows: int, handle, errors: _Errors) -> int:
+    """Read the file once: clean each row, refuse rows repeating an earlier one, and
+    hand the good rows to `handle` in lists of `batch_rows`; the number of good rows.
+
+    Only a compact digest of each row's natural key is kept for the whole file. A
+    file that is empty, or whose header is wrong, raises ImportRejected at the end
+    (with the header's problems only, as the registrar must fix those first)."""
+    kind = source.kind
+    today = source.today or datetime.date.today()
+    table = _read_table(source.filename, source.data, source.max_bytes)
+    header_row = next(table, None)
+    if header_row is None:
+        raise ImportRejected([RowError(0, "", "文件是空的。")])
+    header = _map_headers(kind, header_row)
+    width, has_unnamed = len(header.names), not all(header.names)
+    first_seen, batch, count, any_data = {}, [], 0, False
+    for number, cells in enumerate(table, start=2):
         if _blank(cells):
             continue
+        any_data = True
+        if len(cells) > width or has_unnamed:
+            header.note(cells)
+        if header.at or header.after or header.unnamed_data:
+            continue  # the header is wrong: only look for more of its problems
         raw = {column.attr: (cells[position] if position < len(cells) else None)
-               for position, column in positions.items()}
+               for position, column in header.found.items()}
         values, problems = columns.clean_values(kind, raw, today)
-        errors.extend(RowError(number, column, message) for column, message in problems)
+        for column, message in problems:
+            errors.add(RowError(number, column, message))
         if problems:
             continue
         key, headers = _row_key(kind, values)
-        if key in first_seen:
-            errors.append(RowError(number, headers[0], f"与第 {first_seen[key]} 行重复"
-                                                       f"（{'、'.join(headers)}相同）。"))
+        digest = _digest(key)
+        if digest in first_seen:
+            errors.add(RowError(number, headers[0], f"与第 {first_seen[digest]} 行重复"
+                                                    f"（{'、'.join(headers)}相同）。"))
             continue
-        first_seen[key] = number
-        rows.append(_Row(number, values, key))
-    return rows, errors
+        first_seen[digest] = number
+        batch.append(_Row(number, values, key))
+        count += 1
+        if len(batch) >= batch_rows:
+            handle(batch)
+            batch = []
+    if not any_data:
+        raise ImportRejected([RowError(0, "", "文件只有列名，没有数据行。" if not _blank(header_row)
+                                       else "文件是空的。")])
+    if header.errors:
+        raise ImportRejected(header.errors)
+    if batch:
+        handle(batch)
+    return count
+
+
+def _digest(key: tuple) -> bytes:
+    """16 bytes standing for a natural key (a collision is as likely as guessing a key)."""
+    return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
 
 
 # --- natural keys and the records already stored -----------------------------
@@ -337,14 +461,18 @@ def _compared_fields(kind: Kind) -> list:
     return fields
 
 
-def _stored(kind: Kind, rows: list) -> dict:
-    """Natural key -> the stored records (as dicts) that carry it."""
+def _stored(kind: Kind, rows: list, up_to_id: int | None = None) -> dict:
+    """Natural key -> the stored records (as dicts) that carry it; with `up_to_id`, only
+    the records that were there before this import started writing."""
     model = kind.model
     wanted = [model.id, model.account] + [model._meta.fields[name] for name in _compared_fields(kind)]
     found = {}
     for attr, values in _probes(kind, rows).items():
         for chunk in chunked(sorted(values), LOOKUP_CHUNK):
-            for stored in model.select(*wanted).where(model._meta.fields[attr].in_(chunk)).dicts():
+            where = model._meta.fields[attr].in_(chunk)
+            if up_to_id is not None:
+                where &= model.id <= up_to_id
+            for stored in model.select(*wanted).where(where).dicts():
                 found[stored["id"]] = stored
     by_key = {}
     for stored in found.values():
@@ -362,52 +490,60 @@ class _Change:
     bound_identity: bool
 
 
-@dataclass
-class _Plan:
-    new: list           # the values of each record to create
-    new_rows: list      # and its row number
-    changes: list       # _Change
-    unchanged_rows: list
+class _Tally:
+    """Which rows create records and which change which stored fields, batch by batch:
+    the counts, and the first PREVIEW_ROWS of each list for the preview."""
 
-    @property
-    def unchanged(self) -> int:
-        return len(self.unchanged_rows)
+    def __init__(self, kind: Kind, errors: _Errors, up_to_id: int | None = None):
+        self.kind, self.errors, self.up_to_id = kind, errors, up_to_id
+        self.compared = _compared_fields(kind)
+        self.claimed = {}           # stored record id -> the row that matched it
+        self.created = self.updated = self.unchanged = self.bound_identity_changed = 0
+        self.new = []               # (row number, values)
+        self.changes = []           # _Change
+        self.unchanged_rows = []    # row numbers
 
-
-def _plan(kind: Kind, rows: list, errors: list) -> _Plan:
-    """Which rows create records and which change which stored fields."""
-    plan = _Plan([], [], [], [])
-    by_key = _stored(kind, rows) if rows else {}
-    claimed = {}
-    compared = _compared_fields(kind)
-    for row in rows:
-        matches = by_key.get(row.key, [])
-        _, headers = _row_key(kind, row.values)
-        if len(matches) > 1:
-            errors.append(RowError(row.number, headers[0], f"数据库中已有 {len(matches)} 条记录的"
-                                                           f"{'、'.join(headers)}与此行相同，无法确定更新哪一条，请联系管理员。"))
-            continue
-        if not matches:
-            plan.new.append(row.values)
-            plan.new_rows.append(row.number)
-            continue
-        stored = matches[0]
-        if stored["id"] in claimed:
-            errors.append(RowError(row.number, headers[0],
-                                   f"与第 {claimed[stored['id']]} 行对应数据库中的同一条记录。"))
-            continue
-        claimed[stored["id"]] = row.number
-        changed = {name: row.values[name] for name in compared
-                   if not _same(row.values[name], stored[name])}
-        if not changed:
-            plan.unchanged_rows.append(row.number)
-            continue
-        if "id_number_index" in changed:
-            changed["id_number"] = row.values["id_number"]
-        bound_identity = stored["account"] is not None and bool({"name", "id_number"} & changed.keys())
-        plan.changes.append(_Change(row.number, stored["id"], changed,
-                                    {name: stored.get(name) for name in changed}, bound_identity))
-    return plan
+    def plan(self, rows: list) -> tuple[list, list]:
+        """The values of the records to create and the _Changes, for these rows."""
+        kind, new, changes = self.kind, [], []
+        by_key = _stored(kind, rows, self.up_to_id)
+        for row in rows:
+            matches = by_key.get(row.key, [])
+            _, headers = _row_key(kind, row.values)
+            if len(matches) > 1:
+                self.errors.add(RowError(row.number, headers[0], f"数据库中已有 {len(matches)} 条记录的"
+                                         f"{'、'.join(headers)}与此行相同，无法确定更新哪一条，请联系管理员。"))
+                continue
+            if not matches:
+                new.append(row.values)
+                if len(self.new) < PREVIEW_ROWS:
+                    self.new.append((row.number, row.values))
+                continue
+            stored = matches[0]
+            if stored["id"] in self.claimed:
+                self.errors.add(RowError(row.number, headers[0],
+                                         f"与第 {self.claimed[stored['id']]} 行对应数据库中的同一条记录。"))
+                continue
+            self.claimed[stored["id"]] = row.number
+            changed = {name: row.values[name] for name in self.compared
+                       if not _same(row.values[name], stored[name])}
+            if not changed:
+                self.unchanged += 1
+                if len(self.unchanged_rows) < PREVIEW_ROWS:
+                    self.unchanged_rows.append(row.number)
+                continue
+            if "id_number_index" in changed:
+                changed["id_number"] = row.values["id_number"]
+            bound_identity = stored["account"] is not None and bool({"name", "id_number"} & changed.keys())
+            change = _Change(row.number, stored["id"], changed,
+                             {name: stored.get(name) for name in changed}, bound_identity)
+            changes.append(change)
+            if len(self.changes) < PREVIEW_ROWS:
+                self.changes.append(change)
+        self.created += len(new)
+        self.updated += len(changes)
+        self.bound_identity_changed += sum(change.bound_identity for change in changes)
+        return new, changes
 
 
 def _same(new, old) -> bool:
@@ -417,36 +553,76 @@ def _same(new, old) -> bool:
 
 # --- writing -----------------------------------------------------------------
 
-def _write(kind: Kind, plan: _Plan, result: ImportResult) -> None:
+def _write(source: _Source, result: ImportResult) -> int:
+    """Read the file again and write it WRITE_ROWS rows at a time; the caller holds the
+    transaction. The rows are matched against the records stored before the first write
+    (a record created by an earlier row is not one a later row may update). A problem the
+    check did not see (the records changed in between) writes nothing: ImportRejected."""
+    kind = source.kind
     model = kind.model
-    now = utcnow()
-    names = _compared_fields(kind) + ["id_number", "created_at", "updated_at"]
-    fields = [model._meta.fields[name] for name in names]
-    # One prepared INSERT run by executemany: building 100,000 rows through peewee's
-    # query builder costs more than SQLite's own work.
-    sql = (f"INSERT INTO {_quoted(model._meta.table_name)} "  # nosec B608 # names from the model, quoted; values are parameters
-           f"({', '.join(_quoted(field.column_name) for field in fields)}) "
-           f"VALUES ({', '.join([db.param] * len(fields))})")
-    cursor = db.cursor()
-    for batch in chunked(plan.new, INSERT_ROWS):
-        cursor.executemany(sql, [[field.db_value(value) for field, value in
-                                  zip(fields, [values[name] for name in names[:-2]] + [now, now])]
-                                 for values in batch])
-    for change in plan.changes:
-        model.update({**{model._meta.fields[name]: value for name, value in change.changed.items()},
-                      model.updated_at: now}).where(model.id == change.record_id).execute()
-        result.bound_identity_changed += change.bound_identity
-    result.created, result.updated, result.unchanged = len(plan.new), len(plan.changes), plan.unchanged
+    row_errors, plan_errors = _Errors(), _Errors()
+    up_to_id = model.select(fn.MAX(model.id)).scalar() or 0
+    tally = _Tally(kind, plan_errors, up_to_id)
+    statements = _Statements(model, _compared_fields(kind) + ["id_number"], utcnow())
+
+    def write(rows):
+        new, changes = tally.plan(rows)
+        if not (row_errors.count or plan_errors.count):
+            statements.insert(new)
+            statements.update(changes)
+
+    rows = _scan(source, WRITE_ROWS, write, row_errors)
+    if row_errors.count or plan_errors.count:
+        errors = row_errors.kept + plan_errors.kept
+        raise ImportRejected(_capped(errors, row_errors.count + plan_errors.count))
+    result.created, result.updated, result.unchanged = tally.created, tally.updated, tally.unchanged
+    result.bound_identity_changed = tally.bound_identity_changed
+    return rows
+
+
+class _Statements:
+    """Prepared INSERTs and UPDATEs run by executemany: building 100,000 rows through
+    peewee's query builder costs more than the database's own work."""
+
+    def __init__(self, model, names: list, now: datetime.datetime):
+        self.model, self.names, self.now = model, names, now
+        self.fields = [model._meta.fields[name] for name in names + ["created_at", "updated_at"]]
+        self.insert_sql = (f"INSERT INTO {_quoted(model._meta.table_name)} "  # nosec B608 # names from the model, quoted; values are parameters
+                           f"({', '.join(_quoted(f.column_name) for f in self.fields)}) "
+                           f"VALUES ({', '.join([db.param] * len(self.fields))})")
+
+    def insert(self, new: list) -> None:
+        if not new:
+            return
+        stamps = [self.now, self.now]
+        with driver_errors:
+            db.cursor().executemany(self.insert_sql, [
+                [f.db_value(value) for f, value in zip(self.fields, [values[name] for name in self.names] + stamps)]
+                for values in new])
+
+    def update(self, changes: list) -> None:
+        """One UPDATE per set of changed columns, run for every record that changes those."""
+        model, groups = self.model, {}
+        for change in changes:
+            groups.setdefault(tuple(change.changed), []).append(change)
+        for names, group in groups.items():
+            fields = [model._meta.fields[name] for name in names] + [model.updated_at]
+            sql = (f"UPDATE {_quoted(model._meta.table_name)} SET "  # nosec B608 # names from the model, quoted; values are parameters
+                   f"{', '.join(f'{_quoted(f.column_name)} = {db.param}' for f in fields)} "
+                   f"WHERE {_quoted(model.id.column_name)} = {db.param}")
+            with driver_errors:
+                db.cursor().executemany(sql, [
+                    [f.db_value(value) for f, value in zip(fields, [change.changed[name] for name in names] + [self.now])]
+                    + [change.record_id] for change in group])
 
 
 # --- photos ------------------------------------------------------------------
 
-def _read_photos(kind: Kind, data: bytes, rows: list, errors: list) -> dict:
+def _read_photos(kind: Kind, data: bytes, in_file: set | None, errors: list) -> dict:
     """Photo key -> small JPEG, for the photos named after records in the file or the database."""
     if kind.photo_label is None:
         errors.append(RowError(0, "", f"{kind.label}记录没有照片，请不要附带照片压缩包。"))
         return {}
-    in_file = {row.values[photos.key_field(kind)] for row in rows}
     # With bad rows in the file, "not found" would only repeat their errors.
     found, problems = photos.read_zip(kind, data, in_file, check_database=not errors)
     errors.extend(RowError(0, kind.photo_label, problem) for problem in problems)
@@ -467,10 +643,12 @@ def _size_text(size: int) -> str:
     return f"{size} 字节"
 
 
-def _capped(errors: list) -> list:
-    if len(errors) <= MAX_ERRORS:
+def _capped(errors: list, total: int | None = None) -> list:
+    """The first MAX_ERRORS of `errors`, and how many of the `total` were left out."""
+    total = len(errors) if total is None else total
+    if total <= MAX_ERRORS:
         return errors
-    return errors[:MAX_ERRORS] + [RowError(0, "", f"还有 {len(errors) - MAX_ERRORS} 处错误未列出。")]
+    return errors[:MAX_ERRORS] + [RowError(0, "", f"还有 {total - MAX_ERRORS} 处错误未列出。")]
 
 
 # --- preview, then commit (the import page) ----------------------------------
@@ -522,19 +700,18 @@ def preview(kind_key: str, filename: str, data: bytes, *, photos_zip: bytes | No
     kind = KINDS[kind_key]
     shown = Preview(kind=kind_key, filename=uploads.basename(filename))
     try:
-        checked = _check(kind, filename, data, photos_zip, max_bytes, today)
+        checked = _check(_Source(kind, filename, data, max_bytes, today), photos_zip)
     except ImportRejected as rejected:
         shown.errors = rejected.errors
         return shown
-    plan = checked.plan
+    tally = checked.tally
     shown.rows, shown.photos = checked.rows, len(checked.photos)
-    shown.created, shown.updated, shown.unchanged = len(plan.new), len(plan.changes), plan.unchanged
-    shown.bound_identity_changed = sum(change.bound_identity for change in plan.changes)
-    shown.new = [PreviewRow(number, _summary(kind, values))
-                 for number, values in zip(plan.new_rows[:PREVIEW_ROWS], plan.new)]
-    shown.changes = _shown_changes(kind, plan.changes[:PREVIEW_ROWS])
-    shown.unchanged_rows = plan.unchanged_rows[:PREVIEW_ROWS]
-    shown.errors = _capped(checked.errors)
+    shown.created, shown.updated, shown.unchanged = tally.created, tally.updated, tally.unchanged
+    shown.bound_identity_changed = tally.bound_identity_changed
+    shown.new = [PreviewRow(number, _summary(kind, values)) for number, values in tally.new]
+    shown.changes = _shown_changes(kind, tally.changes)
+    shown.unchanged_rows = tally.unchanged_rows
+    shown.errors = checked.errors
     return shown
 
 
@@ -587,13 +764,12 @@ def commit(token: str, *, actor: str, upload_dir, max_bytes: int = MAX_BYTES, ip
         raise BatchClosed(_closed_reason(token, now))
     batch = ImportBatch.get(ImportBatch.token == token)
     try:
-        checked = _check(KINDS[batch.kind], batch.filename, batch.file_data, batch.photos_data, max_bytes,
-                         today)
-        batch.file_data = batch.photos_data = None  # the bytes are no longer needed in memory
+        checked = _check(_Source(KINDS[batch.kind], batch.filename, batch.file_data, max_bytes, today),
+                         batch.photos_data)
+        batch.file_data = batch.photos_data = None  # the check's source keeps the file for the write
         if checked.errors:
-            raise ImportRejected(_capped(checked.errors))
-        result = _commit_checked(checked, batch.filename, upload_dir=upload_dir, actor=actor, ip=ip,
-                                 batch_id=batch.id)
+            raise ImportRejected(checked.errors)
+        result = _commit_checked(checked, upload_dir=upload_dir, actor=actor, ip=ip, batch_id=batch.id)
     except BaseException:
         (ImportBatch.update(status=ImportBatch.PENDING)
          .where(ImportBatch.id == batch.id, ImportBatch.status == ImportBatch.COMMITTING).execute())

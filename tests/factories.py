@@ -339,6 +339,17 @@ def enrollment(**changes):
     return row
 
 
+def enrollments(count, start=0, **changes):
+    """`count` different 学籍 import rows (each its own 学号 and ID number), n = start...:
+    学号 S0000000 + n, 姓名 学生 + n in Chinese digits, a birth date and sequence taken from n."""
+    for n in range(start, start + count):
+        sequence = n % 999 + 1
+        birth = datetime.date(2000, 1, 1) + datetime.timedelta(days=n // 999)
+        yield enrollment(**{"姓名": "学生" + "".join("零一二三四五六七八九"[int(d)] for d in str(n)), "性别": "男" if sequence % 2 else "女",
+                            "出生日期": birth.isoformat(), "证件号码": resident_id(f"{birth:%Y%m%d}", sequence),
+                            "学号": f"S{n:07d}", **changes})
+
+
 def diploma(**changes):
     """One 学历 import row, keyed by the Chinese column names."""
     row = {"姓名": "李四", "性别": "女", "出生日期": "1980-05-06", "证件类型": "居民身份证",
