@@ -79,14 +79,14 @@ class ImportResult:
 
 
 def import_file(kind_key: str, filename: str, data: bytes, *, photos_zip: bytes | None = None,
-                upload_dir, max_bytes: int = MAX_BYTES, actor: str = "cli", ip: str = "",
+                max_bytes: int = MAX_BYTES, actor: str = "cli", ip: str = "",
                 today: datetime.date | None = None) -> ImportResult:
     """Check the whole file, then create or update its records in one transaction.
     `today` is the school's date (services.clock): no record date may be later."""
     checked = _check(KINDS[kind_key], filename, data, photos_zip, max_bytes, today)
     if checked.errors:
         raise ImportRejected(_capped(checked.errors))
-    return _commit_checked(checked, filename, upload_dir=upload_dir, actor=actor, ip=ip)
+    return _commit_checked(checked, filename, actor=actor, ip=ip)
 
 
 @dataclass
@@ -113,7 +113,7 @@ def _check(kind: Kind, filename: str, data: bytes, photos_zip, max_bytes: int,
     return _Checked(kind, len(rows), plan, found_photos, errors, time.perf_counter() - started)
 
 
-def _commit_checked(checked: _Checked, filename: str, *, upload_dir, actor: str, ip: str,
+def _commit_checked(checked: _Checked, filename: str, *, actor: str, ip: str,
                     batch_id: int | None = None) -> ImportResult:
     kind = checked.kind
     result = ImportResult(kind=kind.key, rows=checked.rows, seconds_validating=checked.seconds)
@@ -121,7 +121,7 @@ def _commit_checked(checked: _Checked, filename: str, *, upload_dir, actor: str,
     try:
         with db.atomic():
             _write(kind, checked.plan, result)
-            result.photos = photos.store(kind, checked.photos, Path(upload_dir))
+            result.photos = photos.store(kind, checked.photos)
             detail = (f"kind={kind.key}, file={uploads.basename(filename)}, created={result.created}, "
                       f"updated={result.updated}, unchanged={result.unchanged}, photos={result.photos}")
             if batch_id is not None:
@@ -569,7 +569,7 @@ def preview_batch(batch: ImportBatch, *, max_bytes: int = MAX_BYTES,
                    max_bytes=max_bytes, today=today)
 
 
-def commit(token: str, *, actor: str, upload_dir, max_bytes: int = MAX_BYTES, ip: str = "",
+def commit(token: str, *, actor: str, max_bytes: int = MAX_BYTES, ip: str = "",
            now: datetime.datetime | None = None,
            today: datetime.date | None = None) -> tuple[ImportResult, ImportBatch]:
     """Check the batch's file again and write it all in one transaction, once.
@@ -592,7 +592,7 @@ def commit(token: str, *, actor: str, upload_dir, max_bytes: int = MAX_BYTES, ip
         batch.file_data = batch.photos_data = None  # the bytes are no longer needed in memory
         if checked.errors:
             raise ImportRejected(_capped(checked.errors))
-        result = _commit_checked(checked, batch.filename, upload_dir=upload_dir, actor=actor, ip=ip,
+        result = _commit_checked(checked, batch.filename, actor=actor, ip=ip,
                                  batch_id=batch.id)
     except BaseException:
         (ImportBatch.update(status=ImportBatch.PENDING)

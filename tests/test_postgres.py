@@ -93,11 +93,10 @@ def test_import_and_reimport_on_postgres(app, db_on_pg):
     rows = [enrollment(**{"学号": f"2019{n:03d}", "证件号码": resident_id(sequence=n * 2 + 1)})
             for n in range(1, 51)]
     data = csv_bytes(rows)
-    first = importer.import_file("enrollment", "e.csv", data, upload_dir=app.config["UPLOAD_DIR"])
+    first = importer.import_file("enrollment", "e.csv", data)
     assert (first.created, first.updated) == (50, 0)
     rows[0]["专业"] = "软件工程"
-    again = importer.import_file("enrollment", "e.csv", csv_bytes(rows),
-                                 upload_dir=app.config["UPLOAD_DIR"])
+    again = importer.import_file("enrollment", "e.csv", csv_bytes(rows))
     assert (again.created, again.updated, again.unchanged) == (0, 1, 49)
     found = models.Enrollment.get(models.Enrollment.id_number.matches(resident_id(sequence=3)))
     assert found.major == "软件工程"
@@ -115,10 +114,10 @@ def test_import_batch_preview_and_commit_on_postgres(app, db_on_pg):
     data = csv_bytes([enrollment()])
     preview, batch = importer.stage("enrollment", "e.csv", data, uploaded_by="office")
     assert preview.ok and models.ImportBatch.get().file_data == data
-    result, done = importer.commit(batch.token, actor="office", upload_dir=app.config["UPLOAD_DIR"])
+    result, done = importer.commit(batch.token, actor="office")
     assert result.created == 1 and done.status == "committed"
     with pytest.raises(importer.BatchClosed):
-        importer.commit(batch.token, actor="office", upload_dir=app.config["UPLOAD_DIR"])
+        importer.commit(batch.token, actor="office")
     assert models.Enrollment.select().count() == 1
 def test_two_admins_demoting_each_other_on_postgres(app):
     """FOR UPDATE on the enabled 管理员 rows: the second transaction waits, then finds

@@ -97,7 +97,7 @@ def detail(report_id):
 def pdf(report_id):
     report = get_object_or_404(Report, Report.id == report_id,
                                Report.account == current_user.id)
-    return send_private_file(current_app.config["REPORT_DIR"], report.pdf_path,
+    return send_private_file(report.pdf_path,
                              mimetype="application/pdf", as_attachment=True,
                              download_name=f"report-{report.code}.pdf")
 
