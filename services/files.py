@@ -126,7 +126,7 @@ def clear_folders(upload_dir, report_dir) -> tuple[int, int]:
         names = {f"{prefix}{path.relative_to(folder).as_posix()}": path for path in paths}
         stored = digests(names)
         for name, path in names.items():
-            if name in stored and hashlib.sha256(crypto.unseal(path.read_bytes())).hexdigest() == stored[name]:
+            if name in stored and _digest(path) == stored[name]:
                 path.unlink()
                 deleted += 1
             else:
@@ -137,3 +137,11 @@ def clear_folders(upload_dir, report_dir) -> tuple[int, int]:
         if not any(folder.iterdir()):
             folder.rmdir()
     return deleted, left
+
+
+def _digest(path: Path) -> str | None:
+    """SHA-256 of a file's plain bytes; None when it cannot be unsealed (another key)."""
+    try:
+        return hashlib.sha256(crypto.unseal(path.read_bytes())).hexdigest()
+    except Exception:  # cryptography's InvalidTag, a damaged file: left for the operator
+        return None
