@@ -136,9 +136,10 @@ def test_put_replaces_and_delete_removes(db):
     files.put("evidence/a.pdf", b"%PDF-1 two")
     stored = files.get("evidence/a.pdf")
     assert (stored.data, stored.size, stored.content_type) == (b"%PDF-1 two", 10, "application/pdf")
-    assert stored.sha256 == hashlib.sha256(b"%PDF-1 two").hexdigest()
+    assert isinstance(stored.created_at, datetime.datetime)
     assert files.exists("evidence/a.pdf") and not files.exists("evidence/b.pdf") and not files.exists(None)
-    assert files.digests(["evidence/a.pdf", "x"]) == {"evidence/a.pdf": stored.sha256}
+    digest = hashlib.sha256(b"%PDF-1 two").hexdigest()
+    assert files.digests(["evidence/a.pdf", "x"]) == {"evidence/a.pdf": digest}
     assert files.delete("evidence/a.pdf", None, "nothing") == 1
     assert files.get("evidence/a.pdf") is None and files.read(None) is None and files.count() == (0, 0)
 
