@@ -33,7 +33,7 @@ test: setup-test audit
 
 # Every bench prints its figures (README "Measured" lists them and their results);
 # none of them asserts anything. BENCHES lists them in the order they run.
-BENCHES := page_weight throughput report_pdf scale
+BENCHES := page_weight throughput report_pdf stored_files scale
 bench: setup-test debian-bench
 	@for name in $(BENCHES); do echo "== bench/$$name.py"; \
 	  nice $(BIN)/python bench/$$name.py || exit 1; done

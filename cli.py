@@ -17,23 +17,30 @@ def migration_router() -> Router:
 def register(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db():
-        """Create the database or bring its schema up to date; seal the files stored
-        in clear by older versions, make the instance folder private and add the
+        """Create the database or bring its schema up to date (migration 019 moves the
+        files older versions kept in the instance folder into the database; those
+        folders are then emptied), make the instance folder private and add the
         majors' English names the table lacks (idempotent)."""
         import crypto
-        from services import names, startup, uploads
+        from services import files, names, startup
         # One process at a time (several servers starting at once): the others wait
         # here, then find every migration applied.
         with models.db.connection_context(), startup.schema_lock(app.config["DATABASE_URL"]):
             done = migration_router().run()
-            sealed = uploads.seal_stored_files(app.config["UPLOAD_DIR"], app.config["REPORT_DIR"])
+            # After the migrations committed: each file only once its row holds the same bytes.
+            cleared, left = files.clear_folders(app.config["UPLOAD_DIR"], app.config["REPORT_DIR"])
             majors = names.seed_majors()
         tightened = crypto.tighten(app.instance_path)
         click.echo(f"database ready ({len(done)} migration(s) applied)")
         if majors:
             click.echo(f"{majors} majors' English names added")
-        if sealed or tightened:
-            click.echo(f"{sealed} stored file(s) sealed, {tightened} permission(s) tightened")
+        if cleared:
+            click.echo(f"{cleared} file(s) moved into the database removed from the instance folder")
+        if left:
+            click.echo(f"{left} file(s) no row names left in {app.config['UPLOAD_DIR']} or "
+                       f"{app.config['REPORT_DIR']}: not part of the portal's state any more")
+        if tightened:
+            click.echo(f"{tightened} permission(s) tightened")
 
     @app.cli.command("make-migration")
     @click.argument("name")
@@ -84,7 +91,7 @@ def register(app: Flask) -> None:
                 result = importer.import_file(
                     kind, file.name, file.read_bytes(),
                     photos_zip=photos.read_bytes() if photos else None,
-                    upload_dir=app.config["UPLOAD_DIR"], max_bytes=max_bytes, actor=actor,
+                    max_bytes=max_bytes, actor=actor,
                     today=today)
             except importer.ImportRejected as rejected:
                 for error in rejected.errors:
@@ -145,15 +152,16 @@ def register(app: Flask) -> None:
 
     @app.cli.command("purge")
     def purge():
-        """Forget expired challenges (registration drafts too) and codes, and old outbox lines
-        (daily from cron)."""
+        """Forget expired challenges (registration drafts too) and codes, old outbox lines
+        and stored files no row names (daily from cron)."""
         from services import retention
         with models.db.connection_context():
             done = retention.purge(outbox_path=app.config["OUTBOX_PATH"],
                                    outbox_days=int(app.config["OUTBOX_RETENTION_DAYS"]))
         click.echo(f"purged {done.challenges} challenge(s), {done.codes} code(s), "
                    f"{done.outbox_lines} outbox line(s), {done.import_batches} expired import batch(es), "
-                   f"{done.login_sessions} ended login session(s)")
+                   f"{done.login_sessions} ended login session(s), "
+                   f"{done.stored_files} stored file(s) no row names")
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="do nothing when accounts or records exist")
@@ -163,8 +171,7 @@ def register(app: Flask) -> None:
         from services import startup
         # Two servers seeding at once: the second waits and then finds data (--if-empty).
         with models.db.connection_context(), startup.schema_lock(app.config["DATABASE_URL"]):
-            click.echo(demo.seed(school_names=app.config["SCHOOL_NAMES"], if_empty=if_empty,
-                                 upload_dir=app.config["UPLOAD_DIR"]))
+            click.echo(demo.seed(school_names=app.config["SCHOOL_NAMES"], if_empty=if_empty))
 
     @app.cli.command("backup")
     @click.argument("dest", type=click.Path(path_type=Path))

@@ -123,7 +123,10 @@ def load(config: Config, instance: Path, test_config: dict | None = None) -> Non
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _secret_key(instance)
     config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'portal.sqlite3'}")
-    config.setdefault("UPLOAD_DIR", str(instance / "uploads"))
     config.setdefault("OUTBOX_PATH", str(instance / "outbox.jsonl"))
+    # Where versions before migration 019 kept uploads and report PDFs: read only by
+    # 019 (through init-db) and by the restore of an older backup; files live in the
+    # database now (services.files).
+    config.setdefault("UPLOAD_DIR", str(instance / "uploads"))
     config.setdefault("REPORT_DIR", str(instance / "reports"))
     config.setdefault("PORTAL_BASE_URL", "http://127.0.0.1:8000")

@@ -4,10 +4,10 @@ Two keys live in the instance folder: one AES-256-GCM key that encrypts the
 values, one HMAC-SHA256 key that turns a normalised value into a look-up index
 (so a stolen database cannot be searched by guessing ID numbers without it).
 
-Files that hold such values (signed report PDFs, ID photos, evidence) are
-sealed with the same data key (`write_private` / `read_private`), and every
-file and folder the portal makes in its instance folder is for its own user
-only (0600 / 0700).
+Stored files (signed report PDFs, ID photos, evidence, record photos) are
+sealed with the same data key (`seal` / `unseal`; they live in the database,
+services.files), and every file and folder the portal makes in its instance
+folder is for its own user only (0600 / 0700).
 """
 import base64
 import hashlib
@@ -151,21 +151,6 @@ def write_private(path, data: bytes, *, sealed: bool = True) -> Path:
         partial.unlink(missing_ok=True)
         raise
     return path
-
-
-def read_private(path) -> bytes:
-    return unseal(Path(path).read_bytes())
-
-
-def seal_file(path) -> bool:
-    """Seal a file written before files were sealed; True when it changed (idempotent)."""
-    path = Path(path)
-    blob = path.read_bytes()
-    if is_sealed(blob):
-        _chmod(path, FILE_MODE)
-        return False
-    write_private(path, blob)
-    return True
 
 
 def tighten(folder) -> int:

@@ -556,6 +556,23 @@ class ImportBatch(BaseModel):
     photos_data = SealedBlobField(null=True)
 
 
+class StoredFile(BaseModel):
+    """A file the portal keeps: record photos, appeal (ID card) photos, correction
+    evidence and the signed report PDFs (migration 019), in the database so every
+    app server can serve it. `name` is what the row that refers to it holds
+    (Enrollment.photo, Appeal.photo_path, CorrectionRequest.evidence_path,
+    Report.pdf_path); the bytes are sealed with the data key (services.files)."""
+
+    name = CharField(max_length=255, unique=True)
+    data = SealedBlobField()
+    size = IntegerField()
+    # Of the plain bytes: an import skips a photo that has not changed without unsealing it.
+    sha256 = CharField(max_length=64)
+    content_type = CharField(max_length=100)
+    created_at = DateTimeField(default=utcnow)
+
+
 ALL_MODELS = [Account, LoginEvent, LoginSession, LoginThrottle, OneTimeCode, Challenge, Appeal,
               AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, BindRequest, Report,
-              Verification, StaffTotp, StaffRecoveryCode, Setting, MajorName, ImportBatch]
+              Verification, StaffTotp, StaffRecoveryCode, Setting, MajorName, ImportBatch,
+              StoredFile]

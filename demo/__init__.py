@@ -44,7 +44,7 @@ def records_present() -> bool:
         Diploma.certificate_number == ZHANG_WEI_OLD_DIPLOMA["certificate_number"]).exists()
 
 
-def seed(*, school_names: list, if_empty: bool = False, upload_dir=None) -> str:
+def seed(*, school_names: list, if_empty: bool = False, with_photos: bool = True) -> str:
     """Idempotent: each part (admin, records, photos) is added only when missing.
 
     `school_names` is the configured SCHOOL_NAMES: old records carry the name
@@ -67,8 +67,8 @@ def seed(*, school_names: list, if_empty: bool = False, upload_dir=None) -> str:
                 KINDS[row.kind].model.create(**row.values)
                 counts[row.kind] += 1
         done.append("records: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
-    if upload_dir:
-        written = photos.write(upload_dir)
+    if with_photos:
+        written = photos.write()
         if written:
             done.append(f"{written} photos")
     return "demo data: " + (", ".join(done) if done else "already present")

@@ -1,11 +1,11 @@
 """Placeholder photos (plain colour and initials) for the three people's records."""
 import io
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
 from demo.people import DEMO_PEOPLE, ZHANG_WEI, ZHANG_WEI_OLD_DIPLOMA
 from models import Diploma, Enrollment
+from services import files
 from services.records import kind_of
 
 PHOTO_COLORS = {"LH": (70, 110, 160), "ZW": (120, 90, 60), "MA": (60, 130, 100)}
@@ -38,16 +38,14 @@ def _photo_records():
         yield old, ZHANG_WEI.initials
 
 
-def write(upload_dir) -> int:
-    """Write the photos that are missing and link them; the number written."""
+def write() -> int:
+    """Store the photos that are missing (services.files) and link them; the number written."""
     written = 0
     for record, initials in _photo_records():
-        relative = f"photos/{kind_of(record).key}/{record.id}.jpg"
-        path = Path(upload_dir) / relative
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(placeholder_photo(initials))
+        name = f"photos/{kind_of(record).key}/{record.id}.jpg"
+        if not files.exists(name):
+            files.put(name, placeholder_photo(initials), "image/jpeg")
             written += 1
-        if record.photo != relative:
-            type(record).update(photo=relative).where(type(record).id == record.id).execute()
+        if record.photo != name:
+            type(record).update(photo=name).where(type(record).id == record.id).execute()
     return written

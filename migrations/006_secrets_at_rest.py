@@ -7,8 +7,8 @@ now encrypted with the data key, like the other sensitive fields. The columns
 stay text; only the rows written before are converted. Idempotent: a value
 that is already ciphertext is left alone.
 
-The files (report PDFs, appeal photos, evidence) are sealed by `init-db`
-(services.uploads.seal_stored_files): a migration does not know the folders.
+The files (report PDFs, appeal photos, evidence) were sealed by `init-db`
+(since migration 019 they are moved into the database, sealed, instead).
 """
 import peewee as pw
 from peewee_migrate import Migrator

@@ -6,12 +6,17 @@ The archive (tar.gz, 0600: it holds the keys) contains
     database/portal.sqlite3        SQLite: a copy made by the online backup API
     database/portal.dump           PostgreSQL: `pg_dump --format=custom`
     instance/secret_key, instance/config.py, instance/keys/...
-    files/uploads/..., files/reports/...   photos, evidence, signed report PDFs
 
-The database is copied first and the file folders after it: a report or photo
-is written before its row is committed, so every file the copied database names
-is in the archive (files newer than the copy are harmless extras). The outbox
-is not included. Nothing here reads Flask's current_app: paths and the database
+Photos, evidence and the signed report PDFs are rows of the database
+(services.files, migration 019), so the database copy holds them, consistent
+with the rows that name them. Archives written before 019 also hold
+
+    files/uploads/..., files/reports/...
+
+restore puts those back into UPLOAD_DIR and REPORT_DIR, and the `init-db` that
+follows every restore moves them into the database through migration 019 (the
+restored database is from before 019) and empties the folders. The outbox is
+not included. Nothing here reads Flask's current_app: paths and the database
 URL are arguments.
 """
 import dataclasses
@@ -58,9 +63,14 @@ class Sources:
 
     @property
     def folders(self) -> dict:
-        """Archive prefix -> folder on disk."""
-        return {"instance/keys": self.instance_dir / "keys", "files/uploads": self.upload_dir,
-                "files/reports": self.report_dir}
+        """Archive prefix -> folder on disk, for a backup."""
+        return {"instance/keys": self.instance_dir / "keys"}
+
+    @property
+    def restore_folders(self) -> dict:
+        """Archive prefix -> folder on disk, for a restore: also the file folders of
+        archives written before migration 019 (see the module's docstring)."""
+        return {**self.folders, "files/uploads": self.upload_dir, "files/reports": self.report_dir}
 
 
 # --- database helpers -------------------------------------------------------------
@@ -193,7 +203,6 @@ def backup(sources: Sources, dest, *, version: str | None = None,
             migrations, counts = _dump_sqlite(sources.database_url, dump)
         else:
             migrations, counts = _dump_postgres(sources.database_url, dump)
-        # Files after the database: see the module's docstring.
         members = [(SQLITE_MEMBER if sqlite else PG_MEMBER, dump)]
         for name in INSTANCE_FILES:
             path = sources.instance_dir / name
@@ -336,7 +345,7 @@ def _destination(target: Sources, name: str) -> Path | None:
         return None
     if name.startswith("instance/") and name[len("instance/"):] in INSTANCE_FILES:
         return target.instance_dir / name[len("instance/"):]
-    for prefix, folder in target.folders.items():
+    for prefix, folder in target.restore_folders.items():
         if name.startswith(prefix + "/"):
             relative = Path(name[len(prefix) + 1:])
             if relative.is_absolute() or ".." in relative.parts:

@@ -6,14 +6,12 @@ while the request is pending lets the database settle two requests at once.
 """
 import datetime
 import secrets
-from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
-import crypto
 from models import CorrectionRequest, Record, db, utcnow
-from services import accounts, audit, identity, messaging, uploads
+from services import accounts, audit, files, identity, messaging, uploads
 from services.columns import KINDS, Column, InvalidValue, Kind, clean, clean_id_number, clean_values
 from services.errors import ServiceError
 from services.records import display_value, format_value
@@ -87,7 +85,7 @@ def checked_value(record: Record, column: Column, typed: str, field: str,
 
 
 def file_request(account, kind: Kind, record: Record, attr: str, proposed: str, reason: str,
-                 evidence: bytes | None, *, upload_dir, max_bytes: int, ip: str = "",
+                 evidence: bytes | None, *, max_bytes: int, ip: str = "",
                  today: datetime.date | None = None):
     columns = {column.attr: column for column in kind.columns}
     if attr not in columns:
@@ -107,23 +105,19 @@ def file_request(account, kind: Kind, record: Record, attr: str, proposed: str, 
         raise CorrectionError(_l("请说明理由，例如依据哪份材料。"), field="reason")
     if len(reason) > MAX_REASON:
         raise CorrectionError(_l("理由最多 500 字。"), field="reason")
-    path = None
-    if evidence:
-        extension = _evidence_extension(evidence, max_bytes)
-        path = Path(upload_dir) / "evidence" / f"{secrets.token_hex(12)}.{extension}"
-        crypto.write_private(path, evidence)  # sealed: it may show an ID number
+    extension = _evidence_extension(evidence, max_bytes) if evidence else None
     try:
         with db.atomic():
+            # Sealed (it may show an ID number), with its request or not at all.
+            name = (files.put(f"evidence/{secrets.token_hex(12)}.{extension}", evidence)
+                    if extension else None)
             request = CorrectionRequest.create(
                 account=account, kind=kind.key, record_id=record.id, field=attr,
                 current_value=current, proposed_value=proposed, reason=reason,
-                evidence_path=str(path.relative_to(upload_dir)) if path else None,
-                pending_key=pending_key(kind, record, attr))
+                evidence_path=name, pending_key=pending_key(kind, record, attr))
             audit.log("correction.filed", account=account, ip=ip,
                            detail=f"{kind.key}:{record.id}:{attr}")
     except IntegrityError:
-        if path:
-            path.unlink(missing_ok=True)
         raise CorrectionError(_l("这一项已有一条待处理的更正申请，请等学校处理后再提交。"),
                               field="field") from None
     return request

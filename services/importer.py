@@ -91,14 +91,14 @@ class ImportResult:
 
 
 def import_file(kind_key: str, filename: str, data: bytes, *, photos_zip: bytes | None = None,
-                upload_dir, max_bytes: int = MAX_BYTES, actor: str = "cli", ip: str = "",
+                max_bytes: int = MAX_BYTES, actor: str = "cli", ip: str = "",
                 today: datetime.date | None = None) -> ImportResult:
     """Check the whole file, then create or update its records in one transaction.
     `today` is the school's date (services.clock): no record date may be later."""
     checked = _check(_Source(KINDS[kind_key], filename, data, max_bytes, today), photos_zip)
     if checked.errors:
         raise ImportRejected(checked.errors)
-    return _commit_checked(checked, upload_dir=upload_dir, actor=actor, ip=ip)
+    return _commit_checked(checked, actor=actor, ip=ip)
 
 
 @dataclass
@@ -148,7 +148,7 @@ def _check(source: _Source, photos_zip) -> _Checked:
                     time.perf_counter() - started)
 
 
-def _commit_checked(checked: _Checked, *, upload_dir, actor: str, ip: str,
+def _commit_checked(checked: _Checked, *, actor: str, ip: str,
                     batch_id: int | None = None) -> ImportResult:
     """Pass 2: read the file again and write it in chunks, all in one transaction."""
     source = checked.source
@@ -161,7 +161,7 @@ def _commit_checked(checked: _Checked, *, upload_dir, actor: str, ip: str,
                 result.rows = _write(source, result)
             else:  # every row as stored: nothing to read again or write (as when the plan came first)
                 result.rows, result.unchanged = checked.rows, checked.tally.unchanged
-            result.photos = photos.store(kind, checked.photos, Path(upload_dir))
+            result.photos = photos.store(kind, checked.photos)
             detail = (f"kind={kind.key}, file={uploads.basename(source.filename)}, created={result.created}, "
                       f"updated={result.updated}, unchanged={result.unchanged}, photos={result.photos}")
             if batch_id is not None:
@@ -746,7 +746,7 @@ def preview_batch(batch: ImportBatch, *, max_bytes: int = MAX_BYTES,
                    max_bytes=max_bytes, today=today)
 
 
-def commit(token: str, *, actor: str, upload_dir, max_bytes: int = MAX_BYTES, ip: str = "",
+def commit(token: str, *, actor: str, max_bytes: int = MAX_BYTES, ip: str = "",
            now: datetime.datetime | None = None,
            today: datetime.date | None = None) -> tuple[ImportResult, ImportBatch]:
     """Check the batch's file again and write it all in one transaction, once.
@@ -769,7 +769,7 @@ def commit(token: str, *, actor: str, upload_dir, max_bytes: int = MAX_BYTES, ip
         batch.file_data = batch.photos_data = None  # the check's source keeps the file for the write
         if checked.errors:
             raise ImportRejected(checked.errors)
-        result = _commit_checked(checked, upload_dir=upload_dir, actor=actor, ip=ip, batch_id=batch.id)
+        result = _commit_checked(checked, actor=actor, ip=ip, batch_id=batch.id)
     except BaseException:
         (ImportBatch.update(status=ImportBatch.PENDING)
          .where(ImportBatch.id == batch.id, ImportBatch.status == ImportBatch.COMMITTING).execute())

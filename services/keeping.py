@@ -121,7 +121,7 @@ def _tell(account_id, template: str, *, postman, **context) -> None:
 # --- create and edit -----------------------------------------------------------
 
 def create(kind: Kind, posted: dict, *, photo: bytes | None = None, actor: str, ip: str = "",
-           upload_dir, max_photo_bytes: int, today: datetime.date | None = None) -> Record:
+           max_photo_bytes: int, today: datetime.date | None = None) -> Record:
     """A new record from the form's values (as an import row), unbound; audited."""
     raw = {column.attr: posted.get(column.attr) or "" for column in kind.columns}
     values, jpeg = _clean(kind, raw, photo, max_photo_bytes, today)
@@ -131,7 +131,7 @@ def create(kind: Kind, posted: dict, *, photo: bytes | None = None, actor: str, 
         with write_transaction():
             record = model.create(**_model_values(kind, values))
             if jpeg:
-                stored = photos.store_one(kind, record.id, jpeg, upload_dir)
+                stored = photos.store_one(kind, record.id, jpeg)
                 model.update(photo=stored).where(model.id == record.id).execute()
                 record.photo = stored
             after = form_values(kind, record)
@@ -140,13 +140,12 @@ def create(kind: Kind, posted: dict, *, photo: bytes | None = None, actor: str, 
             audit.log("record.created", actor=actor, ip=ip, detail=f"{kind.key}:{record.id}",
                       changes=audit.field_changes(kind.key, record.id, {}, after))
     except IntegrityError:
-        photos.remove(upload_dir, stored)
         raise _duplicate(kind, values, None) from None
     return record
 
 
 def update(kind: Kind, record: Record, posted: dict, *, original: dict | None = None,
-           photo: bytes | None = None, actor: str, ip: str = "", postman=None, upload_dir,
+           photo: bytes | None = None, actor: str, ip: str = "", postman=None,
            max_photo_bytes: int, today: datetime.date | None = None) -> list:
     """Write what the registrar changed; the names of the changed columns ([] for none).
 
@@ -175,10 +174,16 @@ def update(kind: Kind, record: Record, posted: dict, *, original: dict | None = 
         return []
     before = {attr: current[attr] for attr in changed if attr in current}
     old_photo = getattr(record, "photo", None)
-    stored = photos.store_one(kind, record.id, jpeg, upload_dir) if jpeg else None
     now = utcnow()
     try:
         with write_transaction():
+            # The new photo, the record pointing at it and the old photo's removal
+            # are one transaction: a failure leaves the record and its photo as they were.
+            stored = None
+            if jpeg:
+                # Read under the write lock: a photo saved meanwhile is the one replaced.
+                old_photo = model.select(model.photo).where(model.id == record.id).scalar()
+                stored = photos.store_one(kind, record.id, jpeg)
             writes = dict(changed, updated_at=now, **({"photo": stored} if stored else {}))
             if not model.update(**writes).where(model.id == record.id).execute():
                 raise KeepingError(_l("这条记录已不存在。"))
@@ -191,14 +196,10 @@ def update(kind: Kind, record: Record, posted: dict, *, original: dict | None = 
             audit.log("record.changed", account=_account(record),
                       actor=actor, ip=ip, detail=f"{kind.key}:{record.id}",
                       changes=audit.field_changes(kind.key, record.id, before, after))
+            if stored:
+                photos.remove(old_photo)
     except IntegrityError:
-        photos.remove(upload_dir, stored)
         raise _duplicate(kind, values, record.id) from None
-    except KeepingError:
-        photos.remove(upload_dir, stored)
-        raise
-    if stored:
-        photos.remove(upload_dir, old_photo)
     names = [kind.column(attr).header for attr in changed if attr in current]
     if stored:
         names.append(kind.photo_label)

@@ -1,23 +1,23 @@
 """Record photos: a ZIP of JPEG/PNG files named after the records, each cropped
-to a 120x160 JPEG of at most 15 KB and stored as photos/<kind>/<record id>.jpg.
+to a 120x160 JPEG of at most 15 KB and stored as photos/<kind>/<record id>.jpg
+(services.files: in the database).
 
 Enrollment photos are named by 学号, diploma photos by 证书编号. The ZIP comes
 from the registrar but is read as if it came from anyone: a zip bomb or a name
-like "../../x.jpg" must not fill the disk or write outside the upload folder.
+like "../../x.jpg" must not fill the disk or name another file.
 """
+import hashlib
 import io
 import secrets
 import unicodedata
 import zipfile
 import zlib
-from pathlib import Path
 
 from peewee import chunked
 from PIL import Image, ImageOps
 
-import crypto
 from models import utcnow
-from services import identity, uploads
+from services import files, identity, uploads
 from services.columns import Kind
 from services.errors import ServiceError
 
@@ -163,41 +163,42 @@ def small_jpeg(raw: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def store(kind: Kind, photos: dict, upload_dir: Path) -> int:
-    """Link each photo (key -> JPEG) to its records; the number of photos that changed."""
+def store(kind: Kind, photos: dict) -> int:
+    """Link each photo (key -> JPEG) to its records; the number of photos that changed.
+
+    Call it inside the import's transaction: the photos (photos/<kind>/<id>.jpg in
+    services.files) are written with the records or not at all. A record whose
+    photo had another name (a photo saved on its edit page) loses that file."""
     if not photos:
         return 0
     model = kind.model
     field = model._meta.fields[key_field(kind)]
-    folder = crypto.private_dir(Path(upload_dir) / "photos" / kind.key)
     now, stored = utcnow(), 0
     for chunk in chunked(list(photos), LOOKUP_CHUNK):
-        query = model.select(model.id, field, model.photo).where(field.in_(chunk))
-        for record_id, key, current in query.tuples():
-            relative = f"photos/{kind.key}/{record_id}.jpg"
-            path = folder / f"{record_id}.jpg"
-            if current == relative and path.exists() and path.read_bytes() == photos[key]:
+        rows = list(model.select(model.id, field, model.photo).where(field.in_(chunk)).tuples())
+        names = {record_id: f"photos/{kind.key}/{record_id}.jpg" for record_id, _, _ in rows}
+        digests = files.digests(names.values())
+        for record_id, key, current in rows:
+            name = names[record_id]
+            if current == name and digests.get(name) == hashlib.sha256(photos[key]).hexdigest():
                 continue
-            # A face, no number: kept plain, but for this user only.
-            crypto.write_private(path, photos[key], sealed=False)
-            model.update(photo=relative, updated_at=now).where(model.id == record_id).execute()
+            files.put(name, photos[key], "image/jpeg")
+            model.update(photo=name, updated_at=now).where(model.id == record_id).execute()
+            if current and current != name:
+                remove(current)
             stored += 1
     return stored
 
 
-def store_one(kind: Kind, record_id: int, jpeg: bytes, upload_dir) -> str:
-    """Store one record's photo (a small_jpeg) under a name of its own; its relative path.
+def store_one(kind: Kind, record_id: int, jpeg: bytes) -> str:
+    """Store one record's photo (a small_jpeg) under a name of its own; the name.
 
-    A new name each time: the record still points at its old photo until the
-    caller's write succeeds, and then removes the old file (`remove`)."""
-    folder = crypto.private_dir(Path(upload_dir) / "photos" / kind.key)
-    name = f"{record_id}-{secrets.token_hex(6)}.jpg"
-    crypto.write_private(folder / name, jpeg, sealed=False)
-    return f"photos/{kind.key}/{name}"
+    A new name each time: the caller points the record at it in the same
+    transaction and then removes the old one (`remove`)."""
+    return files.put(f"photos/{kind.key}/{record_id}-{secrets.token_hex(6)}.jpg", jpeg, "image/jpeg")
 
 
-def remove(upload_dir, relative: str | None) -> None:
-    """Delete a stored record photo (a path under photos/); anything else is left alone."""
-    if not relative or not relative.startswith("photos/") or ".." in relative:
-        return
-    (Path(upload_dir) / relative).unlink(missing_ok=True)
+def remove(name: str | None) -> None:
+    """Delete a stored record photo (a name under photos/); anything else is left alone."""
+    if name and name.startswith("photos/"):
+        files.delete(name)

@@ -5,12 +5,11 @@ its token, the server decides which step comes next, and a step ahead of the
 challenge's progress cannot be reached. The 校验码 step is the shared one.
 """
 import secrets
-from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
 from models import Appeal, Challenge, db
-from services import accounts, audit, challenges, clock, identity, phone_regions, uploads
+from services import accounts, audit, challenges, clock, files, identity, phone_regions, uploads
 from services.errors import ServiceError
 from services.postman import Reach
 
@@ -139,25 +138,19 @@ def new_appeal_reference(now=None, timezone=None) -> str:
     return f"SS{day:%Y%m%d}-" + "".join(secrets.choice(alphabet) for _ in range(6))
 
 
-def file_appeal(clean: dict, photo: bytes, *, upload_dir, max_bytes: int, ip: str,
+def file_appeal(clean: dict, photo: bytes, *, max_bytes: int, ip: str,
                 timezone=None) -> Appeal:
-    import crypto  # local: keeps this change inside file_appeal while registration.py is reworked
     if photo and len(photo) <= max_bytes and uploads.too_many_pixels(photo):
         raise RegistrationError(_l("图片像素过多（上限 %(megapixels)s 百万像素），请缩小后再上传。",
                                    megapixels=uploads.MAX_UPLOAD_PIXELS // 1_000_000), field="photo")
     extension = _checked_photo(photo, max_bytes)
     reference = new_appeal_reference(timezone=timezone)
-    path = Path(upload_dir) / "appeals" / f"{reference}.{extension}"
-    crypto.write_private(path, photo)  # sealed: a photo of an identity document
-    try:
-        with db.atomic():
-            appeal = Appeal.create(
-                reference=reference, real_name=clean["real_name"], id_type=clean["id_type"],
-                id_number=clean["id_number"], contact_email=clean["contact_email"],
-                contact_phone=clean.get("contact_phone") or None,
-                photo_path=str(path.relative_to(upload_dir)), ip=ip)
-            audit.log("appeal.filed", actor=clean["contact_email"], detail=reference, ip=ip)
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
+    with db.atomic():
+        # Sealed (a photo of an identity document), with its row or not at all.
+        name = files.put(f"appeals/{reference}.{extension}", photo)
+        appeal = Appeal.create(
+            reference=reference, real_name=clean["real_name"], id_type=clean["id_type"],
+            id_number=clean["id_number"], contact_email=clean["contact_email"],
+            contact_phone=clean.get("contact_phone") or None, photo_path=name, ip=ip)
+        audit.log("appeal.filed", actor=clean["contact_email"], detail=reference, ip=ip)
     return appeal

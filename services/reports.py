@@ -13,13 +13,11 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-import crypto
 from models import Record, Report, Verification, db, utcnow
-from services import accounts, audit, clock, values
+from services import accounts, audit, clock, files, values
 from services.errors import ServiceError
 from services.columns import KINDS
 
@@ -94,12 +92,11 @@ def record_fields(kind_key: str, record: Record, school: values.School) -> list:
     return values.report_fields(kind_key, record, school=school)
 
 
-def _photo(kind_key: str, record: Record, upload_dir):
+def _photo(kind_key: str, record: Record):
     kind = KINDS[kind_key]
-    path = getattr(record, "photo", None)
-    if not kind.photo_label or not path:
+    data = files.read(getattr(record, "photo", None))
+    if not kind.photo_label or data is None:
         return None
-    data = (Path(upload_dir) / path).read_bytes()
     return {"zh": kind.photo_label, "en": kind.photo_english,
             "jpeg_base64": base64.b64encode(data).decode("ascii")}
 
@@ -119,7 +116,7 @@ def make_snapshot(kind_key: str, record: Record, code: str, issued_at, expires_a
         # The school's day (issued_at/expires_at stay UTC "…Z": the snapshot is signed).
         "record_updated_at": clock.local_date(record.updated_at, config.get("TIMEZONE")).isoformat(),
         "fields": record_fields(kind_key, record, values.School.from_config(config)),
-        "photo": _photo(kind_key, record, config["UPLOAD_DIR"]),
+        "photo": _photo(kind_key, record),
         "verify_url": f"{config['PORTAL_BASE_URL'].rstrip('/')}/verify/{code}",
     }
 
@@ -171,16 +168,15 @@ def issue(account, kind_key: str, record: Record, months, *, config, render, ip:
     code = new_code()
     snapshot = make_snapshot(kind_key, record, code, issued_at, expires_at, config=config)
     pdf = render(snapshot)
-    folder = crypto.private_dir(config["REPORT_DIR"])
     with db.atomic():
         report = Report.create(account=account, kind=kind_key, record_id=record.id, code=code,
                                snapshot=json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
                                issued_at=issued_at, expires_at=expires_at,
                                pdf_sha256=hashlib.sha256(pdf).hexdigest())
-        path = folder / f"{report.id}-{secrets.token_hex(8)}.pdf"
-        # Sealed on disk (it shows the code and the ID number); served as signed.
-        crypto.write_private(path, pdf)
-        report.pdf_path = str(path.relative_to(folder))
+        # In the same transaction as its row, sealed (it shows the code and the ID
+        # number); served as signed.
+        report.pdf_path = files.put(f"reports/{report.id}-{secrets.token_hex(8)}.pdf", pdf,
+                                    "application/pdf")
         report.save(only=[Report.pdf_path])
         audit.log("report.issued", account=account, ip=ip, detail=f"{kind_key}:{record.id}")
     return report

@@ -13,18 +13,22 @@
 - Import batches still pending (or stuck committing) a day after their upload:
   their stored files go and they show as expired in the import history
   (services.importer.expire).
+- Stored files (services.files) that no row names any more, a day after they
+  were stored: a photo, evidence file or report PDF goes with the row that
+  named it, whatever deleted or re-pointed that row.
 """
 import datetime
 from dataclasses import dataclass
 
 from models import Challenge, LoginSession, OneTimeCode, db, utcnow
-from services import importer
+from services import files, importer
 from services.challenges import FLOWS
 from services.messaging import purge_outbox
 
 UNKNOWN_CHALLENGE_LIFETIME = datetime.timedelta(days=1)
 CODE_KEPT_FOR = datetime.timedelta(hours=1)
 ENDED_SESSIONS_KEPT_FOR = datetime.timedelta(days=30)
+UNNAMED_FILE_KEPT_FOR = datetime.timedelta(days=1)
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Purged:
     outbox_lines: int = 0
     import_batches: int = 0
     login_sessions: int = 0
+    stored_files: int = 0
 
 
 def purge(*, outbox_path, outbox_days: int, now: datetime.datetime | None = None) -> Purged:
@@ -57,6 +62,7 @@ def purge(*, outbox_path, outbox_days: int, now: datetime.datetime | None = None
                                .where(LoginSession.ended_at < now - ENDED_SESSIONS_KEPT_FOR)
                                .execute())
         done.import_batches = importer.expire(now)
+        done.stored_files = files.sweep(now - UNNAMED_FILE_KEPT_FOR)
     before = now.replace(tzinfo=datetime.timezone.utc) - datetime.timedelta(days=outbox_days)
     done.outbox_lines = purge_outbox(outbox_path, before=before)
     return done

@@ -1,12 +1,9 @@
 """Uploaded files, judged by their content rather than their name."""
 import io
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader
-
-import crypto
-from models import Appeal, CorrectionRequest, Report
 
 PHOTO_EXTENSIONS = {"JPEG": "jpg", "PNG": "png"}
 # An uploaded photo or scan (appeal, evidence) above this is refused before it is
@@ -65,18 +62,3 @@ def basename(name: str) -> str:
     """The file's own name, without the folders a browser or a ZIP entry may put before it."""
     return PurePosixPath(name.replace("\\", "/")).name
 
-
-def seal_stored_files(upload_dir, report_dir) -> int:
-    """Seal the report PDFs, appeal photos and evidence stored before files were
-    sealed (crypto.write_private); the number sealed. Idempotent: `init-db` runs it."""
-    stored = [(report_dir, Report.select(Report.pdf_path).where(Report.pdf_path.is_null(False))),
-              (upload_dir, Appeal.select(Appeal.photo_path)),
-              (upload_dir, CorrectionRequest.select(CorrectionRequest.evidence_path)
-               .where(CorrectionRequest.evidence_path.is_null(False)))]
-    sealed = 0
-    for folder, query in stored:
-        for (relative,) in query.tuples():
-            path = Path(folder) / relative
-            if relative and path.is_file() and crypto.seal_file(path):
-                sealed += 1
-    return sealed

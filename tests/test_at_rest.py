@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+import crypto
 import models
 from models import CorrectionRequest, Report
 from services import accounts, reports
@@ -157,7 +158,8 @@ def test_instance_files_and_folders_are_private(journey_app):
 
 
 def test_rows_and_files_stored_in_clear_before_are_converted(app, runner, make_account):
-    """Migration 006 encrypts old rows; `init-db` seals old files and tightens modes."""
+    """Migration 006 encrypts old rows; 019 moves an old file written in clear into the
+    database, sealed, and `init-db` then removes it from the instance folder."""
     from cli import migration_router
     account = make_account()
     upload_dir = Path(app.config["UPLOAD_DIR"])
@@ -177,7 +179,7 @@ def test_rows_and_files_stored_in_clear_before_are_converted(app, runner, make_a
                               (f"{EXAMPLE_ID} -> {NEW_ID}",))
     result = runner.invoke(args=["init-db"])
     assert result.exit_code == 0, result.output
-    assert "1 stored file(s) sealed" in result.output
+    assert "1 file(s) moved into the database removed" in result.output
     with models.db.connection_context():
         raw = models.db.execute_sql(
             "SELECT current_value, proposed_value FROM correctionrequest").fetchone()
@@ -188,9 +190,11 @@ def test_rows_and_files_stored_in_clear_before_are_converted(app, runner, make_a
         assert (correction.current_value, correction.proposed_value) == (EXAMPLE_ID, NEW_ID)
         assert models.AuditEntry.get(models.AuditEntry.action == "record.corrected").detail \
             == f"{EXAMPLE_ID} -> {NEW_ID}"
-    assert not old_file.read_bytes().startswith(b"\x89PNG")
-    assert stat.S_IMODE(old_file.stat().st_mode) == 0o600
-    assert runner.invoke(args=["init-db"]).output.count("sealed") == 0  # idempotent
+    assert not old_file.exists() and not upload_dir.exists()
+    with models.db.connection_context():
+        raw = models.db.execute_sql("SELECT data FROM storedfile WHERE name = 'evidence/old.png'").fetchone()
+    assert crypto.is_sealed(bytes(raw[0])) and b"PNG" not in bytes(raw[0])
+    assert "moved" not in runner.invoke(args=["init-db"]).output  # idempotent
     client = app.test_client()
     client.post("/login", data={"login": account.username, "password": "secret-pass-1"})
     assert client.get(f"/records/corrections/{correction.id}/evidence").data == _png()

@@ -10,14 +10,14 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-import crypto
 import models
 from app import create_app
-from models import Account, Diploma, Report
-from services import backup, pdf, photos, signing
+from cli import migration_router
+from models import Account, Diploma, Report, StoredFile
+from services import backup, files, pdf, photos, signing
 from services.columns import KINDS
 from tests.factories import (create_account, create_record, image_bytes, issue_report,
-                             report_renderer, resident_id)
+                             report_renderer, resident_id, roll_back_to)
 
 
 def _settings(instance, **more):
@@ -36,9 +36,8 @@ def first_report(app, make_account):
     """A student with a photographed diploma and a real signed report of it."""
     owner = make_account(username="zhang@example.edu.cn")
     record = create_record("diploma", 9000, account=owner.id)
-    photo = photos.store_one(KINDS["diploma"], record.id, image_bytes(size=(120, 160)),
-                             app.config["UPLOAD_DIR"])
     with models.db.connection_context():
+        photo = photos.store_one(KINDS["diploma"], record.id, image_bytes(size=(120, 160)))
         Diploma.update(photo=photo).where(Diploma.id == record.id).execute()
         return issue_report(app, owner, Diploma.get_by_id(record.id), render=report_renderer(app))
 
@@ -67,7 +66,8 @@ class Writer(threading.Thread):
 
 
 def test_backup_while_writing_then_restore_into_a_new_instance(app, first_report, tmp_path):
-    original_pdf = crypto.read_private(Path(app.config["REPORT_DIR"]) / first_report.pdf_path)
+    with models.db.connection_context():
+        original_pdf = files.read(first_report.pdf_path)
     writer = Writer(app, original_pdf)
     writer.start()
     try:
@@ -87,16 +87,17 @@ def test_backup_while_writing_then_restore_into_a_new_instance(app, first_report
     manifest = backup.verify(archive)
     counts = manifest["row_counts"]
     assert manifest["database"] == "sqlite" and manifest["created_at"].endswith("Z")
-    assert manifest["migrations"][-1].startswith("018") and counts["report"] >= 4
+    assert manifest["migrations"][-1].startswith("019") and counts["report"] >= 4
+    # The files are rows of the database copy, consistent with the rows that name them.
+    assert counts["storedfile"] == counts["report"] + 1  # the PDFs and the diploma's photo
     with models.db.connection_context():
         # Written during and after the backup: more rows than the archive holds.
         assert Account.select().count() > counts["account"]
     names = set(manifest["files"])
     assert {"instance/secret_key", "instance/keys/data.key", "instance/keys/index.key"} <= names
-    assert f"files/reports/{first_report.pdf_path}" in names
-    assert not any("outbox" in name for name in names)
-    before = {**{f"files/uploads/{k}": v for k, v in _hashes(app.config["UPLOAD_DIR"]).items()},
-              **{f"files/reports/{k}": v for k, v in _hashes(app.config["REPORT_DIR"]).items()}}
+    assert not any(name.startswith("files/") or "outbox" in name for name in names)
+    with models.db.connection_context():
+        before = {s.name: hashlib.sha256(s.data).hexdigest() for s in StoredFile.select()}
 
     # A new, empty instance: the app's start makes keys there, restore replaces them.
     fresh = tmp_path / "restored"
@@ -110,18 +111,17 @@ def test_backup_while_writing_then_restore_into_a_new_instance(app, first_report
         assert Diploma.select().count() == counts["diploma"]
         assert Report.select().count() == counts["report"]
         ids = {r.id for r in Report.select()}
-        assert first_report.id in ids and all(
-            (fresh / "reports" / r.pdf_path).is_file() for r in Report.select())
+        assert first_report.id in ids and all(files.exists(r.pdf_path) for r in Report.select())
         # Encrypted columns read with the restored keys.
         assert Account.get(Account.username == "zhang@example.edu.cn").id_number
         photo = Diploma.get_by_id(first_report.record_id).photo
-    for name, digest in manifest["files"].items():
-        if name.startswith("files/"):
-            folder, relative = name.split("/", 2)[1:]
-            assert _hashes(fresh / folder)[relative] == digest == before[name]
-    assert (fresh / "uploads" / photo).is_file()
+        # Every file the copy holds reads back (unsealed with the restored keys) as it was.
+        restored_files = {s.name: hashlib.sha256(s.data).hexdigest() for s in StoredFile.select()}
+        assert len(restored_files) == counts["storedfile"] and photo in restored_files
+        assert all(before[name] == digest for name, digest in restored_files.items())
+        signed = files.read(first_report.pdf_path)
+    assert not (fresh / "uploads").exists() and not (fresh / "reports").exists()
     keys = signing.load_or_create(fresh / "keys", "示范大学", "Demonstration University")
-    signed = crypto.read_private(fresh / "reports" / first_report.pdf_path)
     check = pdf.check_pdf(signed, keys)
     assert check.ok and check.snapshot["code"] == first_report.code
     page = restored.test_client().get(f"/verify/{first_report.code}")
@@ -156,7 +156,7 @@ def _tampered(archive: Path, out: Path, member_prefix: str) -> Path:
     return out
 
 
-@pytest.mark.parametrize("prefix", ["files/reports/", "database/"])
+@pytest.mark.parametrize("prefix", ["instance/keys/", "database/"])
 def test_restore_refuses_a_tampered_archive_and_writes_nothing(app, db, first_report, tmp_path, prefix):
     archive, _ = backup.backup(backup.Sources.from_config(app.instance_path, app.config),
                                tmp_path / "good.tar.gz")
@@ -178,6 +178,55 @@ def test_restore_refuses_a_tampered_archive_and_writes_nothing(app, db, first_re
         backup.restore(tmp_path / "extra.tar.gz", target, keys_at_start=[])
     assert not empty.exists() and not (tmp_path / "escape").exists()
     assert os.stat(archive).st_mode & 0o077 == 0
+
+
+def _with_old_file_members(archive: Path, out: Path, folders: dict) -> Path:
+    """The archive as a version before migration 019 wrote it: the file folders
+    (archive prefix -> folder) as members, listed in the manifest."""
+    import json
+    with tarfile.open(archive, "r:gz") as source:
+        members = {m.name: source.extractfile(m).read() for m in source}
+    manifest = json.loads(members.pop(backup.MANIFEST))
+    for prefix, folder in folders.items():
+        for path in Path(folder).rglob("*"):
+            if path.is_file():
+                members[f"{prefix}/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
+    manifest["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
+    with tarfile.open(out, "w:gz") as copy:
+        for name, data in [(backup.MANIFEST, json.dumps(manifest).encode()), *members.items()]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            copy.addfile(info, io.BytesIO(data))
+    return out
+
+
+def test_an_archive_from_before_019_restores_its_files_into_the_database(app, first_report, tmp_path):
+    """Its files go back into the folders; the `init-db` after the restore moves them
+    into the database (migration 019) and empties the folders."""
+    with models.db.connection_context():
+        contents = {s.name: s.data for s in StoredFile.select()}
+    with app.app_context(), models.db.connection_context():
+        roll_back_to(migration_router(), "018_appeal_phone")
+    archive, _ = backup.backup(backup.Sources.from_config(app.instance_path, app.config),
+                               tmp_path / "new.tar.gz")
+    old = _with_old_file_members(archive, tmp_path / "old.tar.gz",
+                                 {"files/uploads": app.config["UPLOAD_DIR"],
+                                  "files/reports": app.config["REPORT_DIR"]})
+    assert backup.verify(old)["migrations"][-1].startswith("018")
+
+    fresh = tmp_path / "restored"
+    empty = create_app(_settings(fresh))
+    run = empty.test_cli_runner().invoke(args=["restore", str(old)])
+    assert run.exit_code == 0 and "init-db" in run.output, run.output
+    restored = create_app(_settings(fresh))
+    done = restored.test_cli_runner().invoke(args=["init-db"])
+    assert done.exit_code == 0 and "2 file(s) moved into the database removed" in done.output, done.output
+    assert not (fresh / "uploads").exists() and not (fresh / "reports").exists()
+    with models.db.connection_context():
+        assert {s.name: s.data for s in StoredFile.select()} == contents
+        signed = files.read(Report.get_by_id(first_report.id).pdf_path)
+    keys = signing.load_or_create(fresh / "keys", "示范大学", "Demonstration University")
+    assert pdf.check_pdf(signed, keys).ok
 
 
 def _new_database(server: str, name: str) -> str:

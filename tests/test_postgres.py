@@ -4,6 +4,7 @@ A throwaway PostgreSQL server is started from Debian's `postgresql` package
 (installed by `make test`) in a temporary folder, on a free loopback port
 (the `postgres_server` fixture, in conftest.py: tests/test_backup.py uses it too).
 """
+import datetime
 import threading
 
 import psycopg2
@@ -93,11 +94,10 @@ def test_import_and_reimport_on_postgres(app, db_on_pg):
     rows = [enrollment(**{"学号": f"2019{n:03d}", "证件号码": resident_id(sequence=n * 2 + 1)})
             for n in range(1, 51)]
     data = csv_bytes(rows)
-    first = importer.import_file("enrollment", "e.csv", data, upload_dir=app.config["UPLOAD_DIR"])
+    first = importer.import_file("enrollment", "e.csv", data)
     assert (first.created, first.updated) == (50, 0)
     rows[0]["专业"] = "软件工程"
-    again = importer.import_file("enrollment", "e.csv", csv_bytes(rows),
-                                 upload_dir=app.config["UPLOAD_DIR"])
+    again = importer.import_file("enrollment", "e.csv", csv_bytes(rows))
     assert (again.created, again.updated, again.unchanged) == (0, 1, 49)
     found = models.Enrollment.get(models.Enrollment.id_number.matches(resident_id(sequence=3)))
     assert found.major == "软件工程"
@@ -115,10 +115,10 @@ def test_import_batch_preview_and_commit_on_postgres(app, db_on_pg):
     data = csv_bytes([enrollment()])
     preview, batch = importer.stage("enrollment", "e.csv", data, uploaded_by="office")
     assert preview.ok and models.ImportBatch.get().file_data == data
-    result, done = importer.commit(batch.token, actor="office", upload_dir=app.config["UPLOAD_DIR"])
+    result, done = importer.commit(batch.token, actor="office")
     assert result.created == 1 and done.status == "committed"
     with pytest.raises(importer.BatchClosed):
-        importer.commit(batch.token, actor="office", upload_dir=app.config["UPLOAD_DIR"])
+        importer.commit(batch.token, actor="office")
     assert models.Enrollment.select().count() == 1
 def test_two_admins_demoting_each_other_on_postgres(app):
     """FOR UPDATE on the enabled 管理员 rows: the second transaction waits, then finds
@@ -200,3 +200,32 @@ def test_records_page_in_one_union_on_postgres(app, client, make_account, make_r
     page = client.get("/records/").get_data(as_text=True)
     assert "示范大学 · 本科 · 汉语言文学" in page and "3,000.00" in page
     assert page.index("2017-2018") < page.index("2016-2017")
+
+
+def test_stored_files_on_postgres(app, db_on_pg, tmp_path):
+    """Migration 019 on PostgreSQL: the sealed bytes in bytea, the upsert, the sweep,
+    and the files moved back into folders and in again."""
+    import crypto
+    from services import files, retention
+    files.put("evidence/a.pdf", b"%PDF-1 one")
+    files.put("evidence/a.pdf", b"%PDF-1 two")
+    assert files.read("evidence/a.pdf") == b"%PDF-1 two" and files.count() == (1, 10)
+    raw = db_on_pg.execute_sql("SELECT data FROM storedfile").fetchone()[0]
+    assert crypto.is_sealed(bytes(raw)) and b"%PDF" not in bytes(raw)
+    record = make_record_with_photo()
+    with app.app_context():
+        roll_back_to(migration_router(), "018_appeal_phone")
+        migration_router().run()
+    assert files.read(record.photo) == b"\xff\xd8\xff photo"
+    models.StoredFile.update(created_at=models.utcnow() - datetime.timedelta(days=2)).execute()
+    done = retention.purge(outbox_path=tmp_path / "outbox.jsonl", outbox_days=30)
+    assert done.stored_files == 0  # evidence/a.pdf was in no folder: 019 moved what rows name
+    assert [s.name for s in models.StoredFile.select()] == [record.photo]
+
+
+def make_record_with_photo():
+    from services import files
+    from tests.factories import create_record
+    record = create_record("enrollment", 1, photo="photos/enrollment/1.jpg")
+    files.put(record.photo, b"\xff\xd8\xff photo")
+    return record

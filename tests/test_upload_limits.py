@@ -54,9 +54,8 @@ def correct(client, record, evidence):
 
 
 def nothing_stored(app):
-    from pathlib import Path
-    folder = Path(app.config["UPLOAD_DIR"])
-    return not folder.exists() or not [p for p in folder.rglob("*") if p.is_file()]
+    with models.db.connection_context():
+        return models.StoredFile.select().count() == 0
 
 
 # --- C: decompression bombs ---------------------------------------------------------

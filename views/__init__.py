@@ -1,7 +1,7 @@
 """Blueprints, one per audience, and the helpers they share."""
 import io
 import unicodedata
-from pathlib import Path
+from pathlib import PurePosixPath
 from urllib.parse import unquote
 
 from flask import (Flask, abort, current_app, g, make_response, redirect, render_template,
@@ -12,11 +12,9 @@ from flask_babel import pgettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user, login_user
 from markupsafe import Markup
-from werkzeug.security import safe_join
 
-import crypto
 from extensions import limiter
-from services import accounts, identity
+from services import accounts, files, identity
 from services import settings as settings_service
 from services import signing
 from services.columns import KINDS
@@ -235,19 +233,16 @@ def trusted_certificates():
     return signing.trusted_certificates(school_keys())
 
 
-def send_private_file(folder, relative_path: str | None, *, max_age: int = 0, **options):
-    """A stored file (an upload, a signed report) for the one person allowed to see it:
-    the path cannot leave `folder`, a sealed file is served as it was before sealing
-    (crypto.write_private), shared caches never keep it, and an empty path or a
-    missing file is a 404."""
-    if not relative_path:
+def send_private_file(name: str | None, *, max_age: int = 0, **options):
+    """A stored file (an upload, a signed report: services.files) for the one person
+    allowed to see it, as it was before sealing; shared caches never keep it, and an
+    empty name or a name with no file is a 404."""
+    found = files.get(name)
+    if found is None:
         abort(404)
-    path = safe_join(str(folder), relative_path)
-    if path is None or not Path(path).is_file():
-        abort(404)
-    options.setdefault("download_name", Path(path).name)
-    response = send_file(io.BytesIO(crypto.read_private(path)), max_age=max_age,
-                         etag=False, **options)
+    options.setdefault("download_name", PurePosixPath(found.name).name)
+    options.setdefault("mimetype", found.content_type)
+    response = send_file(io.BytesIO(found.data), max_age=max_age, etag=False, **options)
     response.cache_control.private = True
     response.cache_control.public = False
     return response

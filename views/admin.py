@@ -2,7 +2,7 @@
 person, one record. Read only: changes live in views.registry (学籍管理员) and
 views.management (管理员). Opening a person or a record is an audit entry.
 """
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -165,4 +165,4 @@ def _same_person(kind, item) -> list:
 def record_photo(kind_key, record_id):
     kind = record_kind(kind_key)
     item = get_object_or_404(kind.model, kind.model.id == record_id)
-    return send_private_file(current_app.config["UPLOAD_DIR"], getattr(item, "photo", None))
+    return send_private_file(getattr(item, "photo", None))

@@ -103,8 +103,7 @@ def photo(kind_key, record_id):
     kind = record_kind(kind_key)
     record = get_object_or_404(kind.model, kind.model.id == record_id,
                                records.visible_to(kind, current_user.id))
-    return send_private_file(current_app.config["UPLOAD_DIR"], getattr(record, "photo", None),
-                             max_age=3600)
+    return send_private_file(getattr(record, "photo", None), max_age=3600)
 
 
 @bp.route("/<kind_key>/<int:record_id>/correct", methods=["GET", "POST"])
@@ -145,7 +144,6 @@ def correct(kind_key, record_id):
             correction_service.file_request(
                 current_user, kind, record, form.field.data, form.proposed_value.data,
                 form.reason.data, upload.read() if upload else None,
-                upload_dir=current_app.config["UPLOAD_DIR"],
                 max_bytes=current_app.config["APPEAL_PHOTO_MAX_BYTES"], ip=client_ip(),
                 today=clock.today(school_timezone()))
         except correction_service.CorrectionError as error:
@@ -186,8 +184,7 @@ def corrections():
 def evidence(request_id):
     correction = get_object_or_404(CorrectionRequest, CorrectionRequest.id == request_id,
                                    CorrectionRequest.account == current_user.id)
-    return send_private_file(current_app.config["UPLOAD_DIR"], correction.evidence_path,
-                             max_age=3600, as_attachment=True)
+    return send_private_file(correction.evidence_path, max_age=3600, as_attachment=True)
 
 
 @bp.route("/bind", methods=["GET", "POST"])

@@ -190,7 +190,6 @@ def appeal():
         try:
             filed = registration.file_appeal(
                 form.clean, upload.read() if upload else b"",
-                upload_dir=current_app.config["UPLOAD_DIR"],
                 max_bytes=current_app.config["APPEAL_PHOTO_MAX_BYTES"], ip=client_ip(),
                 timezone=school_timezone())
         except ServiceError as error:

@@ -111,8 +111,7 @@ def _adoptable(item, record, column) -> str:
 def correction_evidence(request_id):
     item = get_object_or_404(CorrectionRequest, CorrectionRequest.id == request_id)
     # A download, never shown inline: the file came from a student.
-    return send_private_file(current_app.config["UPLOAD_DIR"], item.evidence_path,
-                             as_attachment=True)
+    return send_private_file(item.evidence_path, as_attachment=True)
 
 
 # --- 申诉 -------------------------------------------------------------------------
@@ -151,7 +150,7 @@ def appeal(appeal_id):
 @bp.get("/appeals/<int:appeal_id>/photo")
 def appeal_photo(appeal_id):
     item = get_object_or_404(Appeal, Appeal.id == appeal_id)
-    return send_private_file(current_app.config["UPLOAD_DIR"], item.photo_path)
+    return send_private_file(item.photo_path)
 
 
 # --- 绑定确认 (BIND_MODE "approval") ----------------------------------------------
@@ -249,7 +248,6 @@ def import_commit(token):
         return _batch_page(batch, None, form=form, status=422)
     try:
         result, batch = importer.commit(token, actor=current_user.username,
-                                        upload_dir=current_app.config["UPLOAD_DIR"],
                                         max_bytes=_import_max_bytes(), ip=client_ip(),
                                         today=clock.today(school_timezone()))
     except importer.BatchClosed as error:
@@ -382,7 +380,6 @@ def record_new(kind_key):
         try:
             record = keeping.create(kind, form.values(), photo=_upload(form),
                                     actor=current_user.username, ip=client_ip(),
-                                    upload_dir=current_app.config["UPLOAD_DIR"],
                                     max_photo_bytes=current_app.config["RECORD_PHOTO_MAX_BYTES"],
                                     today=clock.today(school_timezone()))
         except keeping.KeepingError as error:
@@ -411,7 +408,6 @@ def record_edit(kind_key, record_id):
             changed = keeping.update(
                 kind, record, form.values(), original=original if isinstance(original, dict) else None,
                 photo=_upload(form), actor=current_user.username, ip=client_ip(), postman=postman(),
-                upload_dir=current_app.config["UPLOAD_DIR"],
                 max_photo_bytes=current_app.config["RECORD_PHOTO_MAX_BYTES"],
                 today=clock.today(school_timezone()))
         except keeping.KeepingError as error:

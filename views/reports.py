@@ -95,9 +95,10 @@ def detail(report_id):
 
 @bp.get("/<int:report_id>/pdf")
 def pdf(report_id):
-    report = get_object_or_404(Report, Report.id == report_id,
-                               Report.account == current_user.id)
-    return send_private_file(current_app.config["REPORT_DIR"], report.pdf_path,
+    # Only what the download needs: the snapshot is large and encrypted.
+    report = get_object_or_404(Report.select(Report.code, Report.pdf_path),
+                               Report.id == report_id, Report.account == current_user.id)
+    return send_private_file(report.pdf_path,
                              mimetype="application/pdf", as_attachment=True,
                              download_name=f"report-{report.code}.pdf")
 

@@ -4,7 +4,7 @@ A verifier sees one of six outcomes and nothing else: the report (valid),
 expired, closed by its owner, withdrawn by the school, no such code, or not a
 valid code format.
 """
-from flask import Blueprint, Response, abort, current_app
+from flask import Blueprint, Response, abort
 from flask_babel import lazy_gettext as _l
 
 from forms import VerifyForm, VerifyPdfForm
@@ -68,7 +68,7 @@ def code_pdf(code):
     found = reports.lookup(code)
     if found.outcome != reports.VALID:
         abort(404)
-    return send_private_file(current_app.config["REPORT_DIR"], found.report.pdf_path,
+    return send_private_file(found.report.pdf_path,
                              mimetype="application/pdf", as_attachment=True,
                              download_name=f"report-{found.report.code}.pdf")
 

@@ -115,7 +115,7 @@ def demo_data(live_server):
     import models
     app = live_server.app
     with app.app_context(), models.db.connection_context():
-        demo.seed(school_names=app.config["SCHOOL_NAMES"], upload_dir=app.config["UPLOAD_DIR"])
+        demo.seed(school_names=app.config["SCHOOL_NAMES"])
     return demo
 
 

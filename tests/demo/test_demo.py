@@ -1,7 +1,7 @@
 """The demo data set: deterministic, idempotent, valid, and the three people bind."""
 import datetime
+import io
 import re
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -10,7 +10,7 @@ from models import Account, Admission, Aid, Degree, Diploma, Enrollment, RECORD_
 import demo
 from demo import generator
 from demo.people import resident_id
-from services import accounts, binding, identity
+from services import accounts, binding, files, identity
 from tests.factories import walk_to
 
 KINDS = {"enrollment": Enrollment, "diploma": Diploma, "degree": Degree,
@@ -22,7 +22,7 @@ EXPECTED = {"enrollment": (250, 350), "diploma": (200, 300), "degree": (120, 200
 @pytest.fixture
 def seeded(app, db):
     with app.app_context():
-        demo.seed(school_names=app.config["SCHOOL_NAMES"], upload_dir=app.config["UPLOAD_DIR"])
+        demo.seed(school_names=app.config["SCHOOL_NAMES"])
     return app
 
 
@@ -60,8 +60,7 @@ def test_records_carry_the_configured_school_names():
 def test_seeding_twice_adds_nothing(seeded, db):
     first = counts()
     with seeded.app_context():
-        again = demo.seed(school_names=seeded.config["SCHOOL_NAMES"],
-                          upload_dir=seeded.config["UPLOAD_DIR"])
+        again = demo.seed(school_names=seeded.config["SCHOOL_NAMES"])
     assert again == "demo data: already present"
     assert counts() == first
     assert Account.select().where(Account.username == demo.DEMO_ADMIN[0]).count() == 1
@@ -178,7 +177,6 @@ def test_the_hard_cases_are_there(seeded, db):
 
 
 def test_photos_of_the_three_people(seeded, db):
-    upload = Path(seeded.config["UPLOAD_DIR"])
     with_photo = [r for model in (Enrollment, Diploma)
                   for r in model.select().where(model.photo.is_null(False))]
     assert {r.name for r in with_photo} == {p.name for p in demo.DEMO_PEOPLE}
@@ -186,9 +184,9 @@ def test_photos_of_the_three_people(seeded, db):
     for record in with_photo:
         kind = "enrollment" if isinstance(record, Enrollment) else "diploma"
         assert record.photo == f"photos/{kind}/{record.id}.jpg"
-        path = upload / record.photo
-        assert path.stat().st_size < 5000
-        with Image.open(path) as image:
+        data = files.read(record.photo)
+        assert len(data) < 5000
+        with Image.open(io.BytesIO(data)) as image:
             assert image.format == "JPEG" and image.size == (120, 160)
 
 

@@ -18,7 +18,7 @@ def file_request(app, owner, make_record, db):
         record = record or make_record("diploma", account=owner.id)
         with app.test_request_context():
             return corrections.file_request(owner, KINDS["diploma"], record, field, proposed,
-                                            "与证书不一致", None, upload_dir=app.config["UPLOAD_DIR"],
+                                            "与证书不一致", None,
                                             max_bytes=2 * 1024 * 1024)
     return file
 

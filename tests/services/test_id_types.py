@@ -86,7 +86,7 @@ def record(owner, make_record):
 def file(app, owner, record, field, proposed):
     with app.test_request_context():
         return corrections.file_request(owner, KINDS["diploma"], record, field, proposed,
-                                        "与护照一致", None, upload_dir=app.config["UPLOAD_DIR"],
+                                        "与护照一致", None,
                                         max_bytes=2 * 1024 * 1024)
 
 

@@ -71,9 +71,9 @@ def test_a_file_with_problems_is_previewed_with_them_and_not_kept(db):
     assert batch is None and "不支持的文件类型" in str(wrong_type.errors[0])
 
 
-def test_commit_writes_everything_once_and_drops_the_file(db, upload_dir):
+def test_commit_writes_everything_once_and_drops_the_file(db):
     _, batch = stage(csv_bytes(rows_abc()))
-    result, done = importer.commit(batch.token, actor="office", upload_dir=upload_dir, ip="10.0.0.9")
+    result, done = importer.commit(batch.token, actor="office", ip="10.0.0.9")
     assert (result.created, result.updated, result.unchanged) == (3, 0, 0)
     assert Enrollment.select().count() == 3
     assert done.status == ImportBatch.COMMITTED and done.committed_at and done.finished_by == "office"
@@ -84,20 +84,20 @@ def test_commit_writes_everything_once_and_drops_the_file(db, upload_dir):
     assert entry.detail.endswith(f"batch={batch.id}") and entry.actor == "office" and entry.ip == "10.0.0.9"
 
     with pytest.raises(importer.BatchClosed, match="已经导入过"):
-        importer.commit(batch.token, actor="office", upload_dir=upload_dir)
+        importer.commit(batch.token, actor="office")
     assert Enrollment.select().count() == 3
     assert AuditEntry.select().where(AuditEntry.action == "records.imported").count() == 1
 
 
-def test_commit_checks_the_file_again_against_the_records_as_they_are_now(run, upload_dir):
+def test_commit_checks_the_file_again_against_the_records_as_they_are_now(run):
     _, batch = stage(csv_bytes(rows_abc()))
     run("enrollment", csv_bytes(rows_abc()[:1]))  # someone imported one of the rows meanwhile
-    result, _ = importer.commit(batch.token, actor="office", upload_dir=upload_dir)
+    result, _ = importer.commit(batch.token, actor="office")
     assert (result.created, result.unchanged) == (2, 1)
     assert Enrollment.select().count() == 3
 
 
-def test_cancel_writes_nothing_and_a_cancelled_batch_cannot_be_committed(db, upload_dir):
+def test_cancel_writes_nothing_and_a_cancelled_batch_cannot_be_committed(db):
     _, batch = stage(csv_bytes(rows_abc()))
     cancelled = importer.cancel(batch.token, actor="office", ip="10.0.0.9")
     assert cancelled.status == ImportBatch.CANCELLED and cancelled.finished_by == "office"
@@ -106,37 +106,37 @@ def test_cancel_writes_nothing_and_a_cancelled_batch_cannot_be_committed(db, upl
     entry = AuditEntry.get(AuditEntry.action == "import.cancelled")
     assert entry.detail == f"kind=enrollment, file=e.csv, batch={batch.id}" and entry.ip == "10.0.0.9"
     with pytest.raises(importer.BatchClosed, match="已取消"):
-        importer.commit(batch.token, actor="office", upload_dir=upload_dir)
+        importer.commit(batch.token, actor="office")
     with pytest.raises(importer.BatchClosed, match="已取消"):
         importer.cancel(batch.token, actor="office")
     with pytest.raises(importer.BatchClosed, match="找不到"):
-        importer.commit("no-such-token", actor="office", upload_dir=upload_dir)
+        importer.commit("no-such-token", actor="office")
     assert Enrollment.select().count() == 0
 
 
-def test_a_batch_left_a_day_expires(db, upload_dir):
+def test_a_batch_left_a_day_expires(db):
     _, batch = stage(csv_bytes(rows_abc()))
     later = models.utcnow() + importer.PENDING_LIFETIME + datetime.timedelta(minutes=1)
     with pytest.raises(importer.BatchClosed, match="已过期"):
-        importer.commit(batch.token, actor="office", upload_dir=upload_dir, now=later)
+        importer.commit(batch.token, actor="office", now=later)
     expired = ImportBatch.get()
     assert expired.status == ImportBatch.EXPIRED and expired.file_data is None
     assert Enrollment.select().count() == 0
 
 
-def test_a_rejected_commit_leaves_the_batch_pending(db, upload_dir):
+def test_a_rejected_commit_leaves_the_batch_pending(db):
     _, batch = stage(csv_bytes(rows_abc()))
     # The limit was lowered since the preview: the file is refused now.
     with pytest.raises(importer.ImportRejected) as rejected:
-        importer.commit(batch.token, actor="office", upload_dir=upload_dir, max_bytes=10)
+        importer.commit(batch.token, actor="office", max_bytes=10)
     assert "文件太大" in str(rejected.value.errors[0])
     assert ImportBatch.get().status == ImportBatch.PENDING
     assert Enrollment.select().count() == 0
-    result, _ = importer.commit(batch.token, actor="office", upload_dir=upload_dir)
+    result, _ = importer.commit(batch.token, actor="office")
     assert result.created == 3
 
 
-def test_two_confirms_at_once_commit_the_batch_once(app, db, upload_dir):
+def test_two_confirms_at_once_commit_the_batch_once(app, db):
     rows = [enrollment(学号=f"2019{n:03d}", 证件号码=resident_id(sequence=n * 2 + 1)) for n in range(1, 201)]
     _, batch = stage(csv_bytes(rows))
     barrier = threading.Barrier(2)
@@ -146,7 +146,7 @@ def test_two_confirms_at_once_commit_the_batch_once(app, db, upload_dir):
         with models.db.connection_context():
             barrier.wait()
             try:
-                result, _ = importer.commit(batch.token, actor="office", upload_dir=upload_dir)
+                result, _ = importer.commit(batch.token, actor="office")
                 outcomes.append(("committed", result.created))
             except importer.BatchClosed as error:
                 outcomes.append(("refused", str(error)))
@@ -180,11 +180,11 @@ def test_the_command_line_import_keeps_no_batch(run):
 
 @pytest.mark.parametrize("fmt", importer.TEMPLATE_FORMATS)
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_each_template_imports_its_example_row_cleanly(db, upload_dir, kind, fmt):
+def test_each_template_imports_its_example_row_cleanly(db, kind, fmt):
     data, name = importer.template(kind, fmt)
     assert name == f"{KINDS[kind].label}导入模板.{fmt}"
     preview = importer.preview(kind, name, data)
     assert preview.ok, [str(e) for e in preview.errors]
     assert (preview.rows, preview.created) == (1, 1)
-    result = importer.import_file(kind, name, data, upload_dir=upload_dir)
+    result = importer.import_file(kind, name, data)
     assert result.created == 1

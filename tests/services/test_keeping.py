@@ -10,11 +10,11 @@ from services.columns import KINDS
 from tests.factories import EXAMPLE_ID, issue_report, report_renderer, staff_account
 
 
-def edit(record, upload_dir, original=None, postman=None, **changes):
+def edit(record, original=None, postman=None, **changes):
     kind = records.kind_of(record)
     shown = keeping.form_values(kind, record) if original is None else original
     return keeping.update(kind, record, dict(shown, **changes), original=shown, actor="desk",
-                          postman=postman, upload_dir=upload_dir, max_photo_bytes=2_000_000)
+                          postman=postman, max_photo_bytes=2_000_000)
 
 
 def test_form_values_show_every_column_as_typed(make_record, db):
@@ -27,7 +27,7 @@ def test_form_values_show_every_column_as_typed(make_record, db):
 
 def test_update_writes_only_changed_columns_and_derived_keys(app, make_record, tmp_path, db):
     record = make_record("diploma")
-    changed = edit(record, tmp_path, certificate_number="109991201905000777",
+    changed = edit(record, certificate_number="109991201905000777",
                    school_number="no.0029", major="历史学")
     assert changed == ["certificate_number", "major", "school_number"]
     stored = Diploma.get_by_id(record.id)
@@ -42,14 +42,14 @@ def test_update_writes_only_changed_columns_and_derived_keys(app, make_record, t
 
 def test_an_id_number_change_moves_its_look_up_index(app, make_record, tmp_path, db):
     record = make_record("degree", id_number=None)
-    edit(record, tmp_path, id_number="11010519491231002x")
+    edit(record, id_number="11010519491231002x")
     assert Degree.get(Degree.id_number.matches(EXAMPLE_ID)).id == record.id
 
 
 def test_invalid_values_name_their_fields(app, make_record, tmp_path, db):
     record = make_record("enrollment")
     with app.test_request_context(), pytest.raises(keeping.RecordInvalid) as caught:
-        edit(record, tmp_path, gender="男", expected_graduation="someday")
+        edit(record, gender="男", expected_graduation="someday")
     fields = dict(caught.value.problems)
     assert "gender" in fields and "与身份证号码不一致" in fields["gender"]
     assert "expected_graduation" in fields
@@ -70,7 +70,7 @@ def test_concurrent_edits_each_write_their_own_columns(app, make_record, tmp_pat
             mine = Enrollment.get_by_id(record.id)
             barrier.wait()
             keeping.update(kind, mine, dict(shown, **changes), original=shown, actor="desk",
-                           upload_dir=tmp_path, max_photo_bytes=2_000_000)
+                           max_photo_bytes=2_000_000)
         except Exception as error:  # noqa: BLE001 # reported below
             errors.append(error)
         finally:
@@ -103,8 +103,7 @@ def test_two_creates_with_one_number_leave_one_record(app, tmp_path, db):
         try:
             barrier.wait()
             with app.test_request_context():
-                keeping.create(kind, posted, actor="desk", upload_dir=tmp_path,
-                               max_photo_bytes=2_000_000)
+                keeping.create(kind, posted, actor="desk", max_photo_bytes=2_000_000)
                 outcomes.append("created")
         except keeping.KeepingError as error:
             with app.test_request_context():

@@ -7,7 +7,7 @@ import time_machine
 
 import crypto
 from models import Report, Verification
-from services import reports
+from services import files, reports
 from services.reports import ReportError
 from tests.factories import issue_report, report_renderer
 
@@ -69,9 +69,9 @@ def test_issue_snapshot_code_pdf_and_expiry(app, db, owner, diploma, issue):
     keys = [item["key"] for item in snapshot["fields"]]
     assert "id_number" not in keys and "certificate_number" in keys   # the diploma hides the ID
     assert snapshot["verify_url"] == f"http://portal.test/verify/{report.code}"
-    stored = (app.config["REPORT_DIR"] + "/" + report.pdf_path)
-    assert crypto.read_private(stored).startswith(b"%PDF-")    # sealed on disk
-    assert not open(stored, "rb").read().startswith(b"%PDF-")
+    assert files.read(report.pdf_path).startswith(b"%PDF-")    # sealed in the database
+    sealed = db.execute_sql("SELECT data FROM storedfile WHERE name = ?", (report.pdf_path,)).fetchone()[0]
+    assert crypto.is_sealed(bytes(sealed)) and b"%PDF-" not in bytes(sealed)
     raw = db.execute_sql("SELECT code, code_index FROM report").fetchone()
     assert report.code not in raw[0] and raw[1] != report.code
 

@@ -2,15 +2,13 @@
 import io
 import re
 
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
-import crypto
 
 from models import Account, AuditEntry, LoginEvent
-from services import search
+from services import files, search
 from tests.factories import EXAMPLE_ID, PASSWORD, png_bytes, resident_id, signed_in_staff
 
 HX = {"HX-Request": "true"}
@@ -244,7 +242,7 @@ def test_viewer_may_look_but_not_export(viewer, archive):
 def test_record_page(desk, archive, app, db, headers):
     record = archive["mine"]["enrollment"]
     photo = png_bytes()
-    crypto.write_private(Path(app.config["UPLOAD_DIR"], "photos", "s1.png"), photo, sealed=False)
+    files.put("photos/s1.png", photo)
     type(record).update(photo="photos/s1.png").where(type(record).id == record.id).execute()
     response = desk.get(f"/admin/records/enrollment/{record.id}", headers=headers)
     page = text(response)

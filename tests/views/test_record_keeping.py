@@ -4,13 +4,13 @@ import html
 import io
 import json
 import re
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 import models
 from models import Account, AuditEntry, Diploma, Enrollment, Record, Report
+from services import files
 from services.columns import KINDS as COLUMNS
 from tests.factories import (EXAMPLE_ID, PASSWORD, RECORD_DEFAULTS, create_record, image_bytes,
                              signed_in_staff, staff_account)
@@ -195,9 +195,8 @@ def test_photo_upload_replace_and_bad_photos(app_factory):
             values, photo=(io.BytesIO(image_bytes("PNG", size=(300, 400))), "me.png")))
         assert response.status_code == 303
         second = Enrollment.get_by_id(record.id).photo
-        upload_dir = Path(app.config["UPLOAD_DIR"])
-        assert second != first and not (upload_dir / first).exists()
-        assert (upload_dir / second).exists()
+        assert second != first and not files.exists(first)
+        assert files.read(second) == keeper.get(f"/admin/records/enrollment/{record.id}/photo").data
 
         for name, data, message in [
                 ("x.jpg", b"not an image at all", "不是有效的图片"),

@@ -4,7 +4,9 @@ import io
 import pytest
 from PIL import Image
 
+import models
 from models import CorrectionRequest, Diploma
+from services import files
 from tests.factories import PASSWORD, minimal_pdf, walk_to
 
 HX = {"HX-Request": "true"}
@@ -68,12 +70,9 @@ def test_detail_shows_every_field_masked_id_and_update_date(signed_in, student, 
 
 
 def test_photo_is_served_only_to_the_owner(app, signed_in, student, make_record, make_account):
-    import os
     record = make_record("enrollment", account=student.id, photo="photos/enrollment/1.jpg")
-    folder = os.path.join(app.config["UPLOAD_DIR"], "photos", "enrollment")
-    os.makedirs(folder)
-    with open(os.path.join(folder, "1.jpg"), "wb") as fh:
-        fh.write(jpeg())
+    with models.db.connection_context():
+        files.put("photos/enrollment/1.jpg", jpeg())
     page = text(signed_in.get(f"/records/enrollment/{record.id}"))
     assert 'loading="lazy"' in page and f"/records/enrollment/{record.id}/photo" in page
     photo = signed_in.get(f"/records/enrollment/{record.id}/photo")
@@ -181,12 +180,10 @@ def test_one_pending_request_per_field(signed_in, my_record, db):
     ({"evidence": (io.BytesIO(b"%PDF-1.4" + b"0" * (2 * 1024 * 1024)), "big.pdf")}, "不能超过 2 MB"),
 ])
 def test_bad_corrections_are_422_and_nothing_is_stored(app, signed_in, my_record, db, data, message):
-    import os
     response = correct(signed_in, my_record, **data)
     assert response.status_code == 422 and message in text(response)
     assert CorrectionRequest.select().count() == 0
-    evidence_dir = os.path.join(app.config["UPLOAD_DIR"], "evidence")
-    assert not os.path.exists(evidence_dir) or os.listdir(evidence_dir) == []
+    assert files.count() == (0, 0)
 
 
 def test_pdf_evidence_is_accepted(signed_in, my_record, db):

@@ -9,6 +9,7 @@ from PIL import Image
 import crypto
 import models
 from models import Account, Appeal, Challenge
+from services import files
 from tests.factories import identity, walk_to
 
 HX = {"HX-Request": "true"}
@@ -306,8 +307,9 @@ def test_appeal_is_stored_with_a_reference(client, app, db):
     appeal = Appeal.get()
     assert appeal.reference in text(response) and appeal.status == Appeal.PENDING
     assert appeal.id_number == "11010519491231002X"
-    stored = app.config["UPLOAD_DIR"] + "/" + appeal.photo_path
-    assert crypto.read_private(stored) == png() and open(stored, "rb").read() != png()
+    assert files.read(appeal.photo_path) == png()
+    raw = db.execute_sql("SELECT data FROM storedfile WHERE name = ?", (appeal.photo_path,)).fetchone()[0]
+    assert crypto.is_sealed(bytes(raw)) and bytes(raw) != png()
 
 
 @pytest.mark.parametrize("photo, message", [

@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from models import MajorName, Report
-from services import reports
+from services import files, reports
 from tests.factories import report_renderer
 
 HX = {"HX-Request": "true"}
@@ -153,12 +153,10 @@ def test_version_1_report_still_verifies_and_reads_in_english(app, report, db):
 
 
 def test_enrollment_with_photo_and_ethnicity_in_english(app, signed_in, owner, make_record, db):
-    import os
-
     from PIL import Image
-    folder = os.path.join(app.config["UPLOAD_DIR"], "photos", "enrollment")
-    os.makedirs(folder)
-    Image.new("RGB", (30, 40), (90, 120, 160)).save(os.path.join(folder, "1.jpg"), "JPEG")
+    photo = io.BytesIO()
+    Image.new("RGB", (30, 40), (90, 120, 160)).save(photo, "JPEG")
+    files.put("photos/enrollment/1.jpg", photo.getvalue())
     MajorName.create(major="汉语言文学", english="Chinese Language and Literature", updated_by="t")
     record = make_record("enrollment", account=owner.id, photo="photos/enrollment/1.jpg",
                          ethnicity="维吾尔族", study_mode="函授", duration="3.5")
