@@ -128,10 +128,10 @@ def serve_times(photo: bytes) -> tuple[float, int]:
     with app.app_context(), models.db.connection_context():
         migration_router().run()
     owner = create_account(app, username="zhang@example.edu.cn")
-    upload = Path(app.config["UPLOAD_DIR"])
-    upload.mkdir(parents=True, exist_ok=True)
-    (upload / "bench-photo.jpg").write_bytes(photo)
-    record = create_record("diploma", account=owner.id, photo="bench-photo.jpg")
+    from services import files
+    with app.app_context(), models.db.connection_context():
+        files.put("photos/diploma/bench-photo.jpg", photo)
+    record = create_record("diploma", account=owner.id, photo="photos/diploma/bench-photo.jpg")
     with app.app_context(), models.db.connection_context():
         report = issue_report(app, owner, record, render=report_renderer(app))
     client = app.test_client()

@@ -95,13 +95,13 @@ def test_a_database_failure_in_the_second_chunk_leaves_nothing(run):
     assert not AuditEntry.select().where(AuditEntry.action == "records.imported").exists()
 
 
-def test_a_database_failure_while_committing_a_batch_leaves_it_pending(db, upload_dir):
+def test_a_database_failure_while_committing_a_batch_leaves_it_pending(db):
     data = csv_bytes(list(enrollments(N)))
     shown, batch = importer.stage("enrollment", "big.csv", data, uploaded_by="registrar")
     assert shown.ok and shown.created == N and len(shown.new) == importer.PREVIEW_ROWS
     _refuse_insert_of(f"S{N - 1:07d}")
     with pytest.raises(importer.ImportRejected):
-        importer.commit(batch.token, actor="registrar", upload_dir=upload_dir)
+        importer.commit(batch.token, actor="registrar")
     assert Enrollment.select().count() == 0
     assert ImportBatch.get_by_id(batch.id).status == ImportBatch.PENDING
 
@@ -154,7 +154,7 @@ with app.app_context(), models.db.connection_context():
     except OSError:  # not Linux: measure from the start-up's peak
         ready = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = importer.import_file("enrollment", source.name, source.read_bytes(),
-                                  upload_dir=instance / "uploads", max_bytes=200 * 1024 * 1024)
+                                  max_bytes=200 * 1024 * 1024)
     print(result.created, ready, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 

@@ -2,7 +2,6 @@
 keeps: rare CJK characters (Extension B too) and a minority name with ·; and the
 PDF, photo and all, still verifies on /verify/pdf."""
 import io
-import os
 import re
 import subprocess  # nosec B404 # pdftotext (poppler-utils), fixed arguments
 import tempfile
@@ -14,6 +13,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from models import Report, Verification
+from services import files
 
 RARE_NAME = "爨龘𠈌齉靐䶮𠮷" * 3          # U+2020C and U+20BB7 are outside the BMP
 MINORITY_NAME = "阿依古丽·买买提艾力"
@@ -96,11 +96,10 @@ def pdftotext(pdf: bytes) -> str:
 
 
 @pytest.fixture
-def photo_path(app):
-    folder = os.path.join(app.config["UPLOAD_DIR"], "photos", "diploma")
-    os.makedirs(folder)
-    Image.new("RGB", (300, 400), (90, 120, 160)).save(os.path.join(folder, "1.jpg"), "JPEG")
-    return "photos/diploma/1.jpg"
+def photo_path(app, db):
+    jpeg = io.BytesIO()
+    Image.new("RGB", (300, 400), (90, 120, 160)).save(jpeg, "JPEG")
+    return files.put("photos/diploma/1.jpg", jpeg.getvalue())
 
 
 @pytest.mark.parametrize("name", [RARE_NAME, MINORITY_NAME])
