@@ -8,7 +8,8 @@ them (one thread, CONNECTIONS connections, keep-alive); without wrk, a small
 Python load generator does (threads that share the machine's CPUs with the
 server: compare the ratio, not the absolute numbers). Prints one line per page
 under load with the ratio to the bare app, then each page on its own (one
-connection): p50 and p99.
+connection): p50 and p99. Each ratio compares the page with the bare app
+measured just before it (the machine may be shared).
 
     nice .venv/bin/python bench/throughput.py [--seconds 5] [--connections 8] [--records 12]
         [--workers 1] [--python]
@@ -170,15 +171,17 @@ def main() -> None:
                 ("/login", "/login", False), ("/verify", "/verify", False),
                 ("/verify/<code>", f"/verify/{code}", False),
                 ("/records", "/records/", True), ("/reports", "/reports/", True))]
-        base = None
         alone = []
         for label, port, path, with_cookie in pages:
             check(port, path, with_cookie)
             load(port, path, with_cookie, 1, args.connections)  # warm up
+            # The machine is shared: each page is compared with the bare app measured
+            # right before it, not minutes earlier under another load.
+            base = load(bare_port, "/", "", args.seconds, args.connections)[0]
             rps, p50, p99 = load(port, path, with_cookie, args.seconds, args.connections)
-            base = base or rps
-            ratio = "" if port == bare_port else f"  {rps / base:.2f}× bare"
-            print(f"{label:24} {rps:8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms{ratio}")
+            ratio = "" if port == bare_port else f"  {rps / base:.2f}× bare ({base:.0f})"
+            print(f"{label:24} {rps:8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms{ratio}",
+                  flush=True)
             alone.append((label, load(port, path, with_cookie, min(args.seconds, 3), 1)))
         print("each page on its own (one connection):")
         for label, (rps, p50, p99) in alone:

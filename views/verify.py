@@ -12,8 +12,8 @@ from models import Verification
 from services import pdf as pdf_service
 from services import reports
 from services import signing, values
-from views import (client_ip, limit_shared, render_component, school_keys, send_private_file,
-                   settings, trusted_certificates, upload_limit)
+from views import (client_ip, limit_shared, render_component, render_public_form, school_keys,
+                   send_private_file, settings, trusted_certificates, upload_limit)
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -51,8 +51,9 @@ def index():
     form = VerifyForm()
     if form.validate_on_submit():
         return _outcome(reports.lookup(form.code.data), form)
-    return render_component("verify/index.html", "verify/_form.html", form=form,
-                            status=422 if form.is_submitted() else 200)
+    if not form.is_submitted():
+        return render_public_form("verify/index.html", "verify/_form.html", form=form)
+    return render_component("verify/index.html", "verify/_form.html", form=form, status=422)
 
 
 @bp.get("/<code>")
