@@ -36,7 +36,7 @@ def _outcome(found, form=None, channel=Verification.WEB):
         reports.log_verification(found.report, channel, ip=client_ip(),
                                  organisation=form.organisation.data if form else "",
                                  purpose=form.purpose.data if form else "")
-    view = (reports.latest_view(found.report, values.School.from_config(settings()))
+    view = (reports.latest_view(found.report, values.School.from_config(settings()), found.record)
             if found.outcome == reports.VALID else None)
     return render_component("verify/result.html", "verify/_result.html", STATUS[found.outcome],
                             found=found, view=view, grouped=reports.grouped,
