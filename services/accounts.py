@@ -295,6 +295,7 @@ def load_for_session(user_id: str, now: datetime.datetime | None = None):
 
 
 _SESSION_SQL = {}  # database class -> (sql, params), built once per dialect
+_HASH_SLOT = "<login token hash>"  # where the hash goes in the params (no hash looks like it)
 _SESSION_COLUMNS = (LoginSession._meta.sorted_fields, Account._meta.sorted_fields)
 
 
@@ -306,10 +307,10 @@ def _login_with_account(token_hash: str, account_id: int):
     dialect = type(db.obj)
     if dialect not in _SESSION_SQL:
         _SESSION_SQL[dialect] = (LoginSession.select(LoginSession, Account).join(Account)
-                                 .where(LoginSession.token_hash == "?token?",
+                                 .where(LoginSession.token_hash == _HASH_SLOT,
                                         LoginSession.account == -1).limit(1).sql())
     sql, params = _SESSION_SQL[dialect]
-    row = db.execute_sql(sql, [token_hash if p == "?token?" else account_id if p == -1 else p
+    row = db.execute_sql(sql, [token_hash if p == _HASH_SLOT else account_id if p == -1 else p
                                for p in params]).fetchone()
     if row is None:
         return None
