@@ -23,8 +23,21 @@ DEBIAN_BENCH := wrk
 # A recipe that fails leaves no half-written target behind.
 .DELETE_ON_ERROR:
 
+# Worker processes: WORKERS (default one per CPU) when the rate limiter's storage is
+# shared (PORTAL_RATELIMIT_STORAGE_URI, e.g. redis://…); one process when it is in
+# memory, where N processes would each count, multiplying every limit by N.
+# Each process serves 8 requests at once with threads.
+WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
+LIMITER_STORAGE = $(BIN)/python -c 'import os, pathlib, flask, config; \
+  instance = pathlib.Path(os.environ["PORTAL_INSTANCE_DIR"]).resolve(); \
+  values = flask.Config(str(instance)); config.load(values, instance); \
+  print(values["RATELIMIT_STORAGE_URI"])'
+
 run: setup db
-	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 \
+	@storage="$$($(LIMITER_STORAGE))" || exit 1; \
+	if [[ "$$storage" == memory://* ]]; then workers=1; else workers=$(WORKERS); fi; \
+	echo "gunicorn: $$workers worker process(es) x 8 threads (rate limits stored in $${storage%%://*})"; \
+	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $$workers --threads 8 \
 	  --access-logfile - --logger-class services.access_log.MaskedLogger \
 	  --forwarded-allow-ips 127.0.0.1 'app:create_app()'
 

@@ -1,11 +1,16 @@
-"""What does a logged-in student's GET /records cost? (issue 12, per-request cost)
+"""What does each page cost? (issue 12, per-request cost)
 
 Builds a throwaway instance (SQLite file, migrations), a student with RECORDS records
-of all five kinds, signs in through /login, then serves /records REQUESTS times
-through Flask's test client (no HTTP server): prints the SQL queries per request,
-the mean time per request, and cProfile's top functions by cumulative time.
+of all five kinds and a valid report, signs in through /login, then serves each page
+REQUESTS times through Flask's test client (no HTTP server): prints the SQL queries
+per request, the mean time per request, and cProfile's top functions by cumulative
+(or --sort tottime) time. /login, /verify and /verify/<code> are asked for without
+the session cookie, /records and /reports with it.
 
     nice .venv/bin/python bench/records_profile.py [--records 12] [--requests 300] [--top 25]
+        [--page /records/ --page /verify/CODE ...] [--sort cumulative|tottime]
+
+CODE in a --page stands for the seeded report's code.
 """
 import argparse
 import cProfile
@@ -22,9 +27,39 @@ sys.path.insert(0, str(ROOT))
 import models  # noqa: E402
 from app import create_app  # noqa: E402
 from cli import migration_router  # noqa: E402
-from tests.factories import create_account, create_record, sign_in  # noqa: E402
+from tests.factories import create_account, create_record, issue_report, minimal_pdf, sign_in  # noqa: E402
 
 KIND_KEYS = ("enrollment", "diploma", "degree", "admission", "aid")
+PAGES = ("/login", "/verify", "/verify/CODE", "/records/", "/reports/")
+SIGNED_IN = ("/records", "/reports")
+
+
+def seed(app, records: int) -> str:
+    """A student with `records` records and one valid diploma report; returns its code."""
+    with app.app_context(), models.db.connection_context():
+        migration_router().run()
+    student = create_account(app, username="zhang@example.edu.cn")
+    diploma = None
+    for n in range(records):
+        key = KIND_KEYS[n % len(KIND_KEYS)]
+        extra = dict(paid_on=f"2016-11-{n + 1:02d}") if key == "aid" else {}
+        record = create_record(key, n + 1, account=student.id, **extra)
+        diploma = diploma or (record if key == "diploma" else None)
+    with models.db.connection_context():
+        report = issue_report(app, student, diploma, render=lambda snapshot: minimal_pdf())
+    return report.code
+
+
+def counting(queries: list):
+    database = models.db.obj
+    original = database.execute_sql
+
+    def execute_sql(sql, *args, **kwargs):
+        queries.append(sql)
+        return original(sql, *args, **kwargs)
+
+    database.execute_sql = execute_sql
+    return lambda: setattr(database, "execute_sql", original)
 
 
 def main() -> None:
@@ -32,45 +67,44 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=12)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--page", action="append", help=f"default: {' '.join(PAGES)}")
+    parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--sql", action="store_true", help="print each page's SQL")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="records-profile-"))
     try:
         app = create_app(dict(INSTANCE_DIR=str(folder / "instance"), RATELIMIT_ENABLED=False,
                               WTF_CSRF_ENABLED=False, PORTAL_BASE_URL="http://portal.test"))
-        with app.app_context(), models.db.connection_context():
-            migration_router().run()
-        student = create_account(app, username="zhang@example.edu.cn")
-        for n in range(args.records):
-            key = KIND_KEYS[n % len(KIND_KEYS)]
-            extra = dict(paid_on=f"2016-11-{n + 1:02d}") if key == "aid" else {}
-            create_record(key, n + 1, account=student.id, **extra)
-        client = app.test_client()
-        sign_in(client, "zhang@example.edu.cn")
-        warm = client.get("/records/")  # warm: templates, settings
-        if warm.status_code != 200:
-            raise SystemExit(f"/records/ answered {warm.status_code}")
-
-        queries = []
-        database = models.db.obj
-        original = database.execute_sql
-        database.execute_sql = lambda sql, *a, **k: (queries.append(sql), original(sql, *a, **k))[1]
-        client.get("/records/")
-        database.execute_sql = original
-        print(f"SQL queries per GET /records ({args.records} records): {len(queries)}")
-
-        start = time.perf_counter()
-        for _ in range(args.requests):
-            client.get("/records/")
-        elapsed = time.perf_counter() - start
-        print(f"mean {elapsed / args.requests * 1000:.2f} ms per request "
-              f"({args.requests / elapsed:.0f} req/s, one thread, test client)")
-
-        profile = cProfile.Profile()
-        profile.enable()
-        for _ in range(args.requests):
-            client.get("/records/")
-        profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+        code = seed(app, args.records)
+        student = app.test_client()
+        sign_in(student, "zhang@example.edu.cn")
+        anonymous = app.test_client()
+        for page in args.page or PAGES:
+            path = page.replace("CODE", code)
+            client = student if path.startswith(SIGNED_IN) else anonymous
+            warm = client.get(path)  # warm: templates, settings
+            if warm.status_code != 200:
+                raise SystemExit(f"{page} answered {warm.status_code}")
+            queries = []
+            restore = counting(queries)
+            client.get(path)
+            restore()
+            print(f"== {page}: {len(queries)} SQL queries per request")
+            if args.sql:
+                print("\n".join(f"   {sql}" for sql in queries))
+            start = time.perf_counter()
+            for _ in range(args.requests):
+                client.get(path)
+            elapsed = time.perf_counter() - start
+            print(f"mean {elapsed / args.requests * 1000:.2f} ms per request "
+                  f"({args.requests / elapsed:.0f} req/s, one thread, test client)")
+            if args.top:
+                profile = cProfile.Profile()
+                profile.enable()
+                for _ in range(args.requests):
+                    client.get(path)
+                profile.disable()
+                pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

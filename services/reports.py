@@ -60,10 +60,13 @@ def add_months(moment: datetime.datetime, months: int) -> datetime.datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def status_of(report: Report, now=None) -> str:
+def status_of(report: Report, now=None, *, withdrawn: bool | None = None) -> str:
     """The report's outcome. The school's withdrawal comes first: of the report
-    itself, or of its record (restoring the record makes the report work again)."""
-    if report.withdrawn_at is not None or record_withdrawn(report):
+    itself, or of its record (restoring the record makes the report work again).
+    `withdrawn`: whether the record is withdrawn, when the caller read it already."""
+    if withdrawn is None:
+        withdrawn = report.withdrawn_at is None and record_withdrawn(report)
+    if report.withdrawn_at is not None or withdrawn:
         return WITHDRAWN
     if report.closed_at is not None:
         return CLOSED
@@ -75,6 +78,21 @@ def status_of(report: Report, now=None) -> str:
 def record_of(report: Report):
     model = KINDS[report.kind].model
     return model.get_or_none(model.id == report.record_id)
+
+
+def statuses_of(many: list, now=None) -> list[str]:
+    """status_of of each report, their records' withdrawals read with one query per
+    kind of record among them (not one per report: /reports, issue 12)."""
+    ids = {}
+    for report in many:
+        ids.setdefault(report.kind, set()).add(report.record_id)
+    withdrawn = set()
+    for kind_key, record_ids in ids.items():
+        model = KINDS[kind_key].model
+        withdrawn.update((kind_key, row[0]) for row in model.select(model.id).where(
+            model.id.in_(sorted(record_ids)), model.withdrawn_at.is_null(False)).tuples())
+    return [status_of(report, now, withdrawn=(report.kind, report.record_id) in withdrawn)
+            for report in many]
 
 
 def record_withdrawn(report: Report) -> bool:
@@ -213,6 +231,7 @@ class Lookup:
     outcome: str
     report: Report | None = None
     code: str | None = None
+    record: Record | None = None  # the report's record, as read by lookup
 
 
 def lookup(typed: str, now=None) -> Lookup:
@@ -222,7 +241,10 @@ def lookup(typed: str, now=None) -> Lookup:
     report = Report.select().where(Report.code.matches(code)).first()
     if report is None:
         return Lookup(UNKNOWN, code=code)
-    return Lookup(status_of(report, now), report, code)
+    # The record once, for its withdrawal and (latest_view) what the verifier sees.
+    record = record_of(report)
+    withdrawn = record is not None and record.withdrawn_at is not None
+    return Lookup(status_of(report, now, withdrawn=withdrawn), report, code, record)
 
 
 def log_verification(report: Report, channel: str, *, organisation: str = "", purpose: str = "",
@@ -232,13 +254,14 @@ def log_verification(report: Report, channel: str, *, organisation: str = "", pu
                                purpose=(purpose or "").strip()[:100], ip=ip)
 
 
-def latest_view(report: Report, school: values.School | None = None) -> dict:
+def latest_view(report: Report, school: values.School | None = None, record=None) -> dict:
     """What a verifier sees: the record as it is now (online data is authoritative).
     `school` (values.School, from the settings) maps former names to the English name;
-    without it, the school as the report names it."""
+    without it, the school as the report names it. `record`: the report's record when
+    the caller read it already (Lookup.record)."""
     snapshot = snapshot_of(report)
     school = school or values.School.from_snapshot(snapshot)
-    record = record_of(report)
+    record = record if record is not None else record_of(report)
     if record is None:
         return {"fields": values.with_english(report.kind, snapshot["fields"], school=school),
                 "changed_at": None, "snapshot": snapshot}
@@ -255,7 +278,7 @@ def api_body(found: Lookup, tz=None, school: values.School | None = None) -> dic
     `value` (Chinese) and `value_en` (English)."""
     body = {"status": found.outcome}
     if found.outcome == VALID:
-        view = latest_view(found.report, school)
+        view = latest_view(found.report, school, found.record)
         snapshot = view["snapshot"]
         body.update({
             "code": found.code, "kind": found.report.kind, "title": snapshot["title"],

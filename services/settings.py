@@ -49,18 +49,38 @@ DEFINITIONS: dict[str, Definition] = {d.key: d for d in (
 )}
 
 
+_ROWS_SQL = {}  # database class -> (sql, params), built once: building it cost more than running it
+
+
+def _stored_rows() -> tuple:
+    """(key, stored JSON text) of each value changed in the portal, by key (one query)."""
+    dialect = type(db.obj)
+    if dialect not in _ROWS_SQL:
+        _ROWS_SQL[dialect] = Setting.select(Setting.key, Setting.value).sql()
+    sql, params = _ROWS_SQL[dialect]
+    return tuple(sorted(row for row in db.execute_sql(sql, params).fetchall()
+                        if row[0] in DEFINITIONS))
+
+
 def stored() -> dict:
     """The values changed in the portal (one query)."""
-    return {row.key: json.loads(row.value)
-            for row in Setting.select(Setting.key, Setting.value)
-            .where(Setting.key.in_(list(DEFINITIONS)))}
+    return {key: json.loads(value) for key, value in _stored_rows()}
 
 
 def current(defaults: Mapping) -> dict:
     """Every defined setting: the stored value, else the configured default."""
+    return current_and_version(defaults)[0]
+
+
+def current_and_version(defaults: Mapping) -> tuple[dict, tuple]:
+    """current(defaults) and its version: the stored rows as read (a tuple, equal for
+    equal settings). Read from the database every time, so a change made through any
+    app server shows at once; what is cached by the version (a rendered page) is
+    therefore never older than the database."""
+    rows = _stored_rows()
     values = {key: defaults.get(key) for key in DEFINITIONS}
-    values.update(stored())
-    return values
+    values.update((key, json.loads(value)) for key, value in rows)
+    return values, rows
 
 
 def save(changes: Mapping, *, defaults: Mapping, actor: str, ip: str = "") -> dict:

@@ -1,6 +1,9 @@
 """Blueprints, one per audience, and the helpers they share."""
 import io
+import secrets
+import threading
 import unicodedata
+from collections import OrderedDict
 from pathlib import PurePosixPath
 from urllib.parse import unquote
 
@@ -11,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user, login_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from extensions import limiter
@@ -39,8 +43,47 @@ def settings() -> dict:
     """The school's settings for this request (services.settings): read from the
     database once per request, so a change takes effect at once everywhere."""
     if "settings" not in g:
-        g.settings = settings_service.current(current_app.config)
+        g.settings, g.settings_version = settings_service.current_and_version(current_app.config)
     return g.settings
+
+
+# Rendered public form pages of each app (render_public_form), newest last.
+_PAGES_KEPT = 64
+# Stands for the CSRF token in a kept page; each response gets its own token instead.
+_TOKEN_MARK = "csrf-" + secrets.token_hex(16)
+
+
+def render_public_form(page: str, fragment: str, **context):
+    """render_component for the empty form a visitor who is not signed in GETs
+    (/login, /verify): Jinja renders it once per template, address, language and
+    settings version (read from the database on every request, so a change made on
+    any app server shows at once) and every visit gets the kept page with its own
+    CSRF token. Anything personal is rendered as usual: a signed-in person, a
+    session with flash messages, a form that was sent."""
+    if (request.method != "GET" or current_user.is_authenticated
+            or session.get("_flashes")):
+        return render_component(page, fragment, **context)
+    settings()
+    template = fragment if is_htmx() else page
+    key = (template, request.host_url, request.full_path, str(get_locale()), g.settings_version)
+    token = generate_csrf()
+    pages, lock = current_app.extensions.setdefault(
+        "public_pages", (OrderedDict(), threading.Lock()))
+    with lock:
+        html = pages.get(key)
+        if html is not None:
+            pages.move_to_end(key)
+    if html is None:
+        # The form and every csrf_token() of the page show this request's token
+        # (one per request, flask_wtf.csrf.generate_csrf): kept with a mark instead.
+        html = render_template(template, **context).replace(token, _TOKEN_MARK)
+        with lock:
+            pages[key] = html
+            while len(pages) > _PAGES_KEPT:
+                pages.popitem(last=False)
+    response = make_response(html.replace(_TOKEN_MARK, token), 200)
+    response.vary.add("HX-Request")
+    return response
 
 
 def school_timezone() -> str:

@@ -8,7 +8,7 @@ from forms import LoginForm
 from services import accounts, binding
 from views import (settings, staff)
 from views import (client_ip, leave_to, limit_posts, log_in, postman, render_component,
-                   safe_local_path, user_agent)
+                   render_public_form, safe_local_path, user_agent)
 
 bp = Blueprint("auth", __name__)
 
@@ -38,8 +38,11 @@ def login():
             message = _("用户名或密码不正确。")
         else:
             return _signed_in(result.account, remember=form.remember.data)
+    if not form.is_submitted():
+        return render_public_form("auth/login.html", "auth/_login.html", form=form,
+                                  message=None, disabled=False)
     return render_component("auth/login.html", "auth/_login.html", form=form, message=message,
-                            disabled=disabled, status=422 if form.is_submitted() else 200)
+                            disabled=disabled, status=422)
 
 
 def _signed_in(account, remember: bool):

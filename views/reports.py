@@ -41,9 +41,10 @@ def _render_pdf(snapshot):
 
 @bp.get("/", strict_slashes=False)
 def index():
+    mine = reports.for_account(current_user)
     return render_component("reports/index.html", "reports/_list.html",
-                            items=[(r, reports.status_of(r), reports.snapshot_of(r))
-                                   for r in reports.for_account(current_user)])
+                            items=[(r, status, reports.snapshot_of(r))
+                                   for r, status in zip(mine, reports.statuses_of(mine))])
 
 
 @bp.route("/new/<kind_key>/<int:record_id>", methods=["GET", "POST"])

@@ -12,8 +12,8 @@ from models import Verification
 from services import pdf as pdf_service
 from services import reports
 from services import signing, values
-from views import (client_ip, limit_shared, render_component, school_keys, send_private_file,
-                   settings, trusted_certificates, upload_limit)
+from views import (client_ip, limit_shared, render_component, render_public_form, school_keys,
+                   send_private_file, settings, trusted_certificates, upload_limit)
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -36,7 +36,7 @@ def _outcome(found, form=None, channel=Verification.WEB):
         reports.log_verification(found.report, channel, ip=client_ip(),
                                  organisation=form.organisation.data if form else "",
                                  purpose=form.purpose.data if form else "")
-    view = (reports.latest_view(found.report, values.School.from_config(settings()))
+    view = (reports.latest_view(found.report, values.School.from_config(settings()), found.record)
             if found.outcome == reports.VALID else None)
     return render_component("verify/result.html", "verify/_result.html", STATUS[found.outcome],
                             found=found, view=view, grouped=reports.grouped,
@@ -51,8 +51,9 @@ def index():
     form = VerifyForm()
     if form.validate_on_submit():
         return _outcome(reports.lookup(form.code.data), form)
-    return render_component("verify/index.html", "verify/_form.html", form=form,
-                            status=422 if form.is_submitted() else 200)
+    if not form.is_submitted():
+        return render_public_form("verify/index.html", "verify/_form.html", form=form)
+    return render_component("verify/index.html", "verify/_form.html", form=form, status=422)
 
 
 @bp.get("/<code>")
