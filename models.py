@@ -75,6 +75,13 @@ class Account(UserMixin, BaseModel):
     # 护照姓名拼写: how the person's name is spelled in their passport, set under
     # 账户; the English side of their reports uses it instead of pinyin.
     latin_name = CharField(max_length=64, null=True)
+    # 公开查询: anyone holding a diploma's 证书编号 and the graduate's name may check
+    # that the diploma exists (views.verify diploma); the student may switch it off.
+    public_checks = BooleanField(default=True)
+    # 注销账号: closed by its owner (services.closing); the personal data left on
+    # the row is erased once `erase_after` has passed (the school's retention period).
+    closed_at = DateTimeField(null=True)
+    erase_after = DateTimeField(null=True, index=True)
 
     @property
     def is_admin(self):
@@ -426,6 +433,14 @@ class Report(BaseModel):
     reminded_at = DateTimeField(null=True)
     pdf_path = CharField(max_length=255, null=True)
     pdf_sha256 = CharField(max_length=64, null=True)
+    # The owner's choice when issuing: the report shows the full ID number, or a
+    # masked one (the default) that a verifier can match without seeing it.
+    full_id = BooleanField(default=False)
+    # 查验提醒: tell the owner (SMS or e-mail) when the report is checked, at most
+    # one message an hour; checks in between are counted and summed up in the next.
+    alert_checks = BooleanField(default=False)
+    alerted_at = DateTimeField(null=True)
+    alerts_pending = IntegerField(default=0)
 
 
 class Verification(BaseModel):
@@ -434,12 +449,30 @@ class Verification(BaseModel):
     WEB = "web"
     PDF = "pdf"
     API = "api"
+    # One code of a batch (the batch page or the batch API).
+    BATCH = "batch"
+    # An ID number matched against the report (outcome: match or mismatch).
+    MATCH = "match"
+    MATCHED = "match"
+    MISMATCHED = "mismatch"
 
     report = ForeignKeyField(Report, backref="verifications", on_delete="CASCADE")
     at = DateTimeField(default=utcnow, index=True)
     channel = CharField(max_length=8)
     organisation = CharField(max_length=100, default="")
     purpose = CharField(max_length=100, default="")
+    ip = CharField(max_length=64, default="")
+    # What the check saw: the report's status (reports.VALID, …) or, for MATCH,
+    # MATCHED / MISMATCHED. Empty on checks logged before migration 020.
+    outcome = CharField(max_length=16, null=True)
+
+
+class PublicCheck(BaseModel):
+    """公开查询 of a diploma by 证书编号 and name that found it; shown to the
+    diploma's owner beside the checks of their reports."""
+
+    diploma = ForeignKeyField(Diploma, backref="public_checks", on_delete="CASCADE")
+    at = DateTimeField(default=utcnow, index=True)
     ip = CharField(max_length=64, default="")
 
 
@@ -574,5 +607,5 @@ class StoredFile(BaseModel):
 
 ALL_MODELS = [Account, LoginEvent, LoginSession, LoginThrottle, OneTimeCode, Challenge, Appeal,
               AuditEntry, *RECORD_MODELS, CorrectionRequest, BindAttempt, BindRequest, Report,
-              Verification, StaffTotp, StaffRecoveryCode, Setting, MajorName, ImportBatch,
+              Verification, PublicCheck, StaffTotp, StaffRecoveryCode, Setting, MajorName, ImportBatch,
               StoredFile]

@@ -248,10 +248,12 @@ def lookup(typed: str, now=None) -> Lookup:
 
 
 def log_verification(report: Report, channel: str, *, organisation: str = "", purpose: str = "",
-                     ip: str = "") -> Verification:
+                     ip: str = "", outcome: str | None = None) -> Verification:
+    """One line of the owner's 查验记录. `outcome`: what the check saw (the report's
+    status, or Verification.MATCHED / MISMATCHED for an ID match)."""
     return Verification.create(report=report, channel=channel,
                                organisation=(organisation or "").strip()[:100],
-                               purpose=(purpose or "").strip()[:100], ip=ip)
+                               purpose=(purpose or "").strip()[:100], ip=ip, outcome=outcome)
 
 
 def latest_view(report: Report, school: values.School | None = None, record=None) -> dict:

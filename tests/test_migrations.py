@@ -45,3 +45,25 @@ def test_005_rolls_back_to_drafts(app_at_004):
     assert row["token"] == "draft-token" and row["step"] == "code"
     assert json.loads(crypto.decrypt(row["data"])) == DRAFT_TYPED
     assert not peewee.Table("challenge").bind(models.db).select().count()
+
+
+def test_020_keeps_every_row_and_fills_its_columns(app, db):
+    """020 adds columns to account and report; a table rebuilt on SQLite would
+    cascade-delete the reports, checks and logins that point at the old one."""
+    from tests.factories import create_account, create_record, issue_report, minimal_pdf
+    owner = create_account(app)
+    record = create_record("diploma", account=owner)
+    report = issue_report(app, owner, record, render=lambda snapshot: minimal_pdf())
+    models.Verification.create(report=report, channel=models.Verification.WEB)
+    models.LoginEvent.create(account=owner, ip="127.0.0.1", user_agent="test", success=True)
+    router = migration_router()
+    roll_back_to(router, "019_stored_files")
+    router.run()
+    assert models.Account.select().count() == 1
+    assert (models.Report.select().count(), models.Verification.select().count(),
+            models.LoginEvent.select().count()) == (1, 1, 1)
+    migrated = models.Report.get_by_id(report.id)
+    # Issued before 020: the PDF shows the full ID number.
+    assert (migrated.full_id, migrated.alert_checks, migrated.alerts_pending) == (True, False, 0)
+    assert models.Account.get_by_id(owner.id).public_checks is True
+    assert models.Verification.get().outcome is None

@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from extensions import limiter
 from services import accounts, files, identity
+from services.reports import log_verification
 from services import settings as settings_service
 from services import signing
 from services.columns import KINDS
@@ -37,6 +38,14 @@ def render_component(page: str, fragment: str, status: int = 200, **context):
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response
+
+
+def log_check(report, channel: str, *, organisation: str = "", purpose: str = "",
+              outcome: str | None = None):
+    """Every check of a report goes through here (page, PDF, API, batch, ID match):
+    one line in its owner's 查验记录 with the verifier's address."""
+    return log_verification(report, channel, organisation=organisation, purpose=purpose,
+                            ip=client_ip(), outcome=outcome)
 
 
 def settings() -> dict:

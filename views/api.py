@@ -16,7 +16,7 @@ from flask import Blueprint, jsonify
 
 from models import Verification
 from services import reports, values
-from views import client_ip, limit_shared, school_timezone, settings
+from views import limit_shared, log_check, school_timezone, settings
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -30,7 +30,7 @@ STATUS = {reports.VALID: 200, reports.EXPIRED: 410, reports.CLOSED: 410,
 def report(code):
     found = reports.lookup(code)
     if found.report is not None:
-        reports.log_verification(found.report, Verification.API, ip=client_ip())
+        log_check(found.report, Verification.API, outcome=found.outcome)
     response = jsonify(reports.api_body(found, school_timezone(),
                                         values.School.from_config(settings())))
     response.status_code = STATUS[found.outcome]

@@ -12,7 +12,7 @@ from models import Verification
 from services import pdf as pdf_service
 from services import reports
 from services import signing, values
-from views import (client_ip, limit_shared, render_component, render_public_form, school_keys,
+from views import (limit_shared, log_check, render_component, render_public_form, school_keys,
                    send_private_file, settings, trusted_certificates, upload_limit)
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
@@ -33,9 +33,8 @@ STATUS = {reports.VALID: 200, reports.EXPIRED: 410, reports.CLOSED: 410,
 
 def _outcome(found, form=None, channel=Verification.WEB):
     if found.report is not None:
-        reports.log_verification(found.report, channel, ip=client_ip(),
-                                 organisation=form.organisation.data if form else "",
-                                 purpose=form.purpose.data if form else "")
+        log_check(found.report, channel, organisation=form.organisation.data if form else "",
+                  purpose=form.purpose.data if form else "", outcome=found.outcome)
     view = (reports.latest_view(found.report, values.School.from_config(settings()), found.record)
             if found.outcome == reports.VALID else None)
     return render_component("verify/result.html", "verify/_result.html", STATUS[found.outcome],
@@ -129,7 +128,7 @@ def _checked(form, check):
         if found.report is not None:
             matched = reports.snapshot_of(found.report) == check.snapshot
             if matched:
-                reports.log_verification(found.report, Verification.PDF, ip=client_ip())
+                log_check(found.report, Verification.PDF, outcome=found.outcome)
     status = 200 if matched and found.outcome == reports.VALID else 422
     problem = PDF_PROBLEMS.get(check.problem, check.problem)
     return render_component("verify/pdf.html", "verify/_pdf.html", status, form=form,
