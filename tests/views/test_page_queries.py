@@ -12,35 +12,13 @@ KINDS = ("diploma", "degree", "enrollment")
 
 
 @pytest.fixture
-def counted(monkeypatch):
-    """Every SQL statement the database runs, in order."""
-    seen = []
-    original = models.db.obj.execute_sql
-
-    def execute_sql(sql, params=None, *args, **kwargs):
-        seen.append(sql)
-        return original(sql, params, *args, **kwargs)
-
-    monkeypatch.setattr(models.db.obj, "execute_sql", execute_sql)
-    return seen
-
-
-@pytest.fixture
-def student(client, make_account, login):
-    account = make_account(username="zhang@example.edu.cn", real_name="张三",
-                           id_number="11010519491231002X")
-    login("zhang@example.edu.cn")
-    return account
-
-
-@pytest.fixture
-def issued(app, db, student, make_record):
+def issued(app, db, signed_in_zhang, make_record):
     """Reports of three kinds, two of them on records the school withdrew since."""
     made = []
     for n in range(6):
         kind = KINDS[n % len(KINDS)]
-        record = make_record(kind, account=student.id)
-        made.append(issue_report(app, student, record, kind=kind,
+        record = make_record(kind, account=signed_in_zhang.id)
+        made.append(issue_report(app, signed_in_zhang, record, kind=kind,
                                  render=lambda snapshot: minimal_pdf()))
         if n in (1, 2):
             kind_model = record.__class__
