@@ -27,9 +27,8 @@ sys.path.insert(0, str(ROOT))
 import models  # noqa: E402
 from app import create_app  # noqa: E402
 from cli import migration_router  # noqa: E402
-from tests.factories import create_account, create_record, issue_report, minimal_pdf, sign_in  # noqa: E402
+from tests.factories import sign_in, student_with_records  # noqa: E402
 
-KIND_KEYS = ("enrollment", "diploma", "degree", "admission", "aid")
 PAGES = ("/login", "/verify", "/verify/CODE", "/records/", "/reports/")
 SIGNED_IN = ("/records", "/reports")
 
@@ -38,15 +37,7 @@ def seed(app, records: int) -> str:
     """A student with `records` records and one valid diploma report; returns its code."""
     with app.app_context(), models.db.connection_context():
         migration_router().run()
-    student = create_account(app, username="zhang@example.edu.cn")
-    diploma = None
-    for n in range(records):
-        key = KIND_KEYS[n % len(KIND_KEYS)]
-        extra = dict(paid_on=f"2016-11-{n + 1:02d}") if key == "aid" else {}
-        record = create_record(key, n + 1, account=student.id, **extra)
-        diploma = diploma or (record if key == "diploma" else None)
-    with models.db.connection_context():
-        report = issue_report(app, student, diploma, render=lambda snapshot: minimal_pdf())
+    _, report = student_with_records(app, records)
     return report.code
 
 

@@ -31,7 +31,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BARE = "from flask import Flask\napp = Flask(__name__)\n\n\n@app.get('/')\ndef hello():\n    return 'Hello, World!'\n"
-KIND_KEYS = ("enrollment", "diploma", "degree", "admission", "aid")
 
 
 def free_port() -> int:
@@ -62,21 +61,11 @@ def seed(instance: Path, records: int) -> tuple[str, str]:
     import models
     from app import create_app
     from cli import migration_router
-    from tests.factories import create_account, create_record, issue_report, sign_in
+    from tests.factories import sign_in, student_with_records
     app = create_app(dict(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False))
     with app.app_context(), models.db.connection_context():
         migration_router().run()
-    student = create_account(app, username="zhang@example.edu.cn")
-    diploma = None
-    for n in range(records):
-        key = KIND_KEYS[n % len(KIND_KEYS)]
-        extra = dict(paid_on=f"2016-11-{n + 1:02d}") if key == "aid" else {}
-        record = create_record(key, n + 1, account=student.id, **extra)
-        diploma = diploma or (record if key == "diploma" else None)
-    with models.db.connection_context():
-        # The verifier's page never opens the PDF: a blank one keeps the seed quick.
-        from tests.factories import minimal_pdf
-        report = issue_report(app, student, diploma, render=lambda snapshot: minimal_pdf())
+    _, report = student_with_records(app, records)
     client = app.test_client()
     sign_in(client, "zhang@example.edu.cn")
     return client.get_cookie("session").value, report.code

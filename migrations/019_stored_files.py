@@ -147,20 +147,7 @@ def move_out(database, where) -> int:
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-
-    @migrator.create_model
-    class StoredFile(pw.Model):
-        id = pw.AutoField()
-        name = pw.CharField(max_length=255, unique=True)
-        data = pw.BlobField()
-        size = pw.IntegerField()
-        sha256 = pw.CharField(max_length=64)
-        content_type = pw.CharField(max_length=100)
-        created_at = pw.DateTimeField()
-
-        class Meta:
-            table_name = "storedfile"
-
+    migrator.create_model(_stored_model(database))
     if not fake:
         migrator.run(lambda: log.info("019: %s file(s) moved into the database, %s missing",
                                       *move_in(database, folders())))

@@ -201,6 +201,23 @@ def issue_report(app, owner, record, *, render, kind="diploma", months=3, now=No
                              now=now)
 
 
+def student_with_records(app, records: int, username="zhang@example.edu.cn"):
+    """A student with `records` records, the five kinds in turn (at least one
+    diploma, so records >= 2), and one valid diploma report with a blank PDF (for the
+    benches: the pages they measure never open the PDF). Returns (student, report)."""
+    kind_keys = ("enrollment", "diploma", "degree", "admission", "aid")
+    student = create_account(app, username=username)
+    diploma = None
+    for n in range(records):
+        key = kind_keys[n % len(kind_keys)]
+        extra = dict(paid_on=f"2016-11-{n + 1:02d}") if key == "aid" else {}
+        record = create_record(key, n + 1, account=student.id, **extra)
+        diploma = diploma or (record if key == "diploma" else None)
+    with models.db.connection_context():
+        report = issue_report(app, student, diploma, render=lambda snapshot: minimal_pdf())
+    return student, report
+
+
 def sample_snapshot(photo: bytes | None = None, version: int = 2) -> dict:
     """A diploma report's snapshot with hard names, long values and an optional photo.
 
