@@ -342,6 +342,29 @@ class VerifyPdfForm(PortalForm):
         field.data.seek(0)
 
 
+class DiplomaCheckForm(CleanForm):
+    """公开查询: a diploma by its number and the graduate's name (services.public_checks)."""
+    number = StringField(_l("证书编号"),
+                         description=_l("学历证书上的证书编号；2001 年以前的证书也可以填学校编号。可带“NO.”，前面的 0 可省略。"),
+                         validators=[DataRequired(_l("请填写证书编号。")),
+                                     Length(max=40, message=_l("证书编号最多 40 个字符。"))])
+    name = StringField(_l("姓名"), description=_l("证书上的姓名。"),
+                       validators=[DataRequired(_l("请填写姓名。"))])
+
+    def validate_number(self, field):
+        if not field.errors:   # one message beside the field: too long says enough
+            self._normalise(field, identity.certificate_key)
+
+    def validate_name(self, field):
+        self._normalise(field, identity.normalize_name)
+
+
+class AccountPublicChecksForm(PortalForm):
+    """公开查询 on or off for the account's diplomas."""
+    allowed = BooleanField(_l("允许他人凭证书编号和我的姓名查询我的学历"),
+                           description=_l("关闭后，任何人查询你的学历证书都只会看到“没有查到”。"))
+
+
 class AdminDecisionForm(PortalForm):
     decision = RadioField(_l("决定"), choices=[SelectChoice("approve", _l("采纳 / 通过")),
                                               SelectChoice("reject", _l("不采纳 / 不通过"))],

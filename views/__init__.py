@@ -170,9 +170,10 @@ PRIVATE_BLUEPRINTS = {"records", "reports", "account", "admin", "registry", "man
                       "register", "recover"}
 # Public files whose URL carries a hash of their content: cached for a year, no cookies.
 CACHED_ENDPOINTS = {"static", "home.logo"}
-# Public endpoints that show a report code or the report it opens.
+# Public endpoints that show a report code or the report it opens (and 公开查询,
+# which shows what a diploma number and name found).
 REPORT_CODE_ENDPOINTS = {"verify.index", "verify.code", "verify.code_pdf", "verify.pdf",
-                         "api.report"}
+                         "api.report", "verify.diploma"}
 
 
 def must_not_be_stored() -> bool:

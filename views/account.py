@@ -5,8 +5,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from forms import (AccountLatinNameClearForm, AccountLatinNameForm, AccountPasswordForm,
-                   AccountPhoneForm, AccountUsernameForm, AppealAnswerForm, CodeCheckForm)
-from services import accounts, appeals, challenges, names
+                   AccountPhoneForm, AccountPublicChecksForm, AccountUsernameForm,
+                   AppealAnswerForm, CodeCheckForm)
+from services import accounts, appeals, challenges, names, public_checks
 from services.errors import ServiceError
 from services.messaging import MessagingError
 from views import (advance, client_ip, form_error, leave_to, limit_posts, log_in, postman,
@@ -107,6 +108,24 @@ def latin_name_clear():
         return _done(_("已清除护照姓名拼写，报告英文版显示为姓名拼音：%(name)s。",
                        name=names.shown_name(account)))
     return _render("latin_name", AccountLatinNameForm(formdata=None), 422, clear_form=form)
+
+
+@bp.route("/public-checks", methods=["GET", "POST"], endpoint="public_checks")
+@limit_posts("RATELIMIT_FORM")
+def public_checks_page():
+    """公开查询: the switch for checks of the student's diplomas by number + name
+    (views.verify diploma), and the checks that found them."""
+    form = AccountPublicChecksForm()
+    account = current_user._get_current_object()
+    if form.validate_on_submit():
+        public_checks.set_allowed(account, form.allowed.data, ip=client_ip())
+        flash(_("已保存：他人可以凭证书编号和姓名查询你的学历。") if account.public_checks
+              else _("已保存：公开查询已关闭，查询你的学历证书只会显示“没有查到”。"), "info")
+        return leave_to(url_for(".public_checks"))
+    if not form.is_submitted():
+        form.allowed.data = account.public_checks
+    return _render("public_checks", form, 422 if form.is_submitted() else 200,
+                   checks=public_checks.for_owner(account))
 
 
 def _phone_challenge():

@@ -7,13 +7,13 @@ valid code format.
 from flask import Blueprint, Response, abort
 from flask_babel import lazy_gettext as _l
 
-from forms import VerifyForm, VerifyPdfForm
+from forms import DiplomaCheckForm, VerifyForm, VerifyPdfForm
 from models import Verification
 from services import pdf as pdf_service
-from services import reports
+from services import public_checks, reports
 from services import signing, values
-from views import (limit_shared, log_check, render_component, render_public_form, school_keys,
-                   send_private_file, settings, trusted_certificates, upload_limit)
+from views import (client_ip, limit_shared, log_check, render_component, render_public_form,
+                   school_keys, send_private_file, settings, trusted_certificates, upload_limit)
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -53,6 +53,22 @@ def index():
     if not form.is_submitted():
         return render_public_form("verify/index.html", "verify/_form.html", form=form)
     return render_component("verify/index.html", "verify/_form.html", form=form, status=422)
+
+
+@bp.route("/diploma", methods=["GET", "POST"])
+@limit_shared("RATELIMIT_VERIFY", "verify", methods=["POST"])
+def diploma():
+    """公开查询: a diploma by 证书编号 + name. Found shows five fields; every other
+    outcome is one "not found" (services.public_checks)."""
+    form = DiplomaCheckForm()
+    if form.validate_on_submit():
+        found = public_checks.find(form.number.data, form.name.data,
+                                   school=values.School.from_config(settings()), ip=client_ip())
+        return render_component("verify/diploma.html", "verify/_diploma.html",
+                                200 if found else 404, form=form, checked=True, found=found)
+    if not form.is_submitted():
+        return render_public_form("verify/diploma.html", "verify/_diploma.html", form=form)
+    return render_component("verify/diploma.html", "verify/_diploma.html", 422, form=form)
 
 
 @bp.get("/<code>")

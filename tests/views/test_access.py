@@ -14,6 +14,8 @@ PUBLIC = {
     "verify.pdf", "api.report", "help.index", "help.topic",
     # The school's logo and its signing certificates, current and retired.
     "home.logo", "verify.certificates", "verify.certificate_by_fingerprint",
+    # 公开查询: a diploma by certificate number + name.
+    "verify.diploma",
 }
 
 
