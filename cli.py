@@ -150,6 +150,15 @@ def register(app: Flask) -> None:
             sent = reports.send_reminders(postman=app.extensions["postman"])
         click.echo(f"{sent} reminder(s) sent")
 
+    @app.cli.command("send-alerts")
+    def send_alerts():
+        """Sum up the checks of reports with 查验提醒 that no message has told yet,
+        once their hour has passed (run from cron, e.g. every 10 minutes)."""
+        from services import check_alerts
+        with models.db.connection_context():
+            sent = check_alerts.send_due(postman=app.extensions["postman"])
+        click.echo(f"{sent} check alert(s) sent")
+
     @app.cli.command("purge")
     def purge():
         """Forget expired challenges (registration drafts too) and codes, old outbox lines

@@ -300,6 +300,19 @@ def correction_form(column, description=None):
 class ReportIssueForm(PortalForm):
     # The allowed range comes from config; services.reports checks it and says so.
     months = RadioField(_l("有效期"), validate_choice=False, default="3")
+    alert_checks = BooleanField(_l("查验提醒"), description=_l(
+        "有人查验这份报告时发短信告诉我（短信收不到时改发电子邮件），每小时最多一条。"))
+
+
+class ReportAlertsForm(PortalForm):
+    """查验提醒 on or off: the page writes which into the form, so sending it twice
+    (a double click, a second tab) does the same thing twice, never the opposite."""
+
+    alert_checks = HiddenField()
+
+    def validate_alert_checks(self, field):
+        if field.data not in ("on", "off"):
+            raise ValidationError(_l("请用页面上的按钮开启或关闭查验提醒。"))
 
 
 class ReportExtendForm(PortalForm):

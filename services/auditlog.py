@@ -83,6 +83,8 @@ ACTION_LABELS = {
     "report.extended": _l("延长报告有效期"),
     "report.closed": _l("关闭报告"),
     "report.withdrawn": _l("学校撤销报告"),
+    "report.alerts_on": _l("开启查验提醒"),
+    "report.alerts_off": _l("关闭查验提醒"),
 }
 
 # Readable names of the other keys a `changes` document may hold.

@@ -18,7 +18,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from extensions import limiter
-from services import accounts, files, identity
+from services import accounts, check_alerts, files, identity
 from services.reports import log_verification
 from services import settings as settings_service
 from services import signing
@@ -43,9 +43,12 @@ def render_component(page: str, fragment: str, status: int = 200, **context):
 def log_check(report, channel: str, *, organisation: str = "", purpose: str = "",
               outcome: str | None = None):
     """Every check of a report goes through here (page, PDF, API, batch, ID match):
-    one line in its owner's 查验记录 with the verifier's address."""
-    return log_verification(report, channel, organisation=organisation, purpose=purpose,
-                            ip=client_ip(), outcome=outcome)
+    one line in its owner's 查验记录 with the verifier's address, and the owner's
+    查验提醒 when they asked for it (a message that fails never fails the check)."""
+    verification = log_verification(report, channel, organisation=organisation,
+                                    purpose=purpose, ip=client_ip(), outcome=outcome)
+    check_alerts.checked(report, verification, postman=postman())
+    return verification
 
 
 def settings() -> dict:

@@ -1,19 +1,19 @@
 """我的报告: online verification reports, issued and managed by their owner."""
-from flask import Blueprint, current_app, flash, url_for
+from flask import Blueprint, current_app, flash, redirect, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
 
-from forms import ReportCloseForm, ReportExtendForm, ReportIssueForm
+from forms import ReportAlertsForm, ReportCloseForm, ReportExtendForm, ReportIssueForm
 from models import Report
 from services import pdf as pdf_service
-from services import records, reports
+from services import check_alerts, records, reports
 from services.qr import qr_path
 from services.records import KINDS
-from views import (client_ip, form_error, leave_to, limit_posts, record_kind, render_component,
-                   report_look, school_keys, send_private_file, settings)
+from views import (client_ip, form_error, is_htmx, leave_to, limit_posts, record_kind,
+                   render_component, report_look, school_keys, send_private_file, settings)
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -64,6 +64,8 @@ def new(kind_key, record_id):
             form_error(form, error, "months")
             existing = error.existing or existing
         else:
+            if form.alert_checks.data:
+                check_alerts.set_alerts(report, True, ip=client_ip())
             flash(_("报告已生成。把在线验证码交给需要查验的单位即可。"), "info")
             return leave_to(url_for(".detail", report_id=report.id))
     # Offered instead when the record already has a valid report; it posts to
@@ -74,7 +76,7 @@ def new(kind_key, record_id):
                             status=422 if form.is_submitted() else 200)
 
 
-def _render_detail(report, extend_form, status=200):
+def _render_detail(report, extend_form, status=200, alerts_form=None):
     verifications = list(report.verifications.order_by(
         reports.Verification.at.desc(), reports.Verification.id.desc()))
     snapshot = reports.snapshot_of(report)
@@ -84,7 +86,8 @@ def _render_detail(report, extend_form, status=200):
     qr = qr_path(snapshot["verify_url"]) if state == reports.VALID else None
     return render_component("reports/detail.html", "reports/_detail.html", status,
                             report=report, snapshot=snapshot, state=state, qr=qr,
-                            extend_form=extend_form, verifications=verifications, kinds=KINDS)
+                            extend_form=extend_form, verifications=verifications, kinds=KINDS,
+                            alerts_form=alerts_form or ReportAlertsForm(formdata=None))
 
 
 @bp.get("/<int:report_id>")
@@ -141,3 +144,24 @@ def close(report_id):
     return render_component("reports/close.html", "reports/_close.html",
                             422 if form.is_submitted() else 200, report=report, form=form,
                             snapshot=reports.snapshot_of(report))
+
+
+@bp.post("/<int:report_id>/alerts")
+@limit_posts("RATELIMIT_FORM")
+def alerts(report_id):
+    """查验提醒 on or off. htmx gets the switch (reports/_alerts.html) back; a plain
+    request a 303 to the report's page, which includes the same switch."""
+    report = get_object_or_404(Report, Report.id == report_id,
+                               Report.account == current_user.id)
+    form = ReportAlertsForm()
+    if form.validate_on_submit():
+        on = form.alert_checks.data == "on"
+        check_alerts.set_alerts(report, on, ip=client_ip())
+        notice = (_("查验提醒已开启：有人查验这份报告时会通知你，每小时最多一条。") if on
+                  else _("查验提醒已关闭。"))
+        if not is_htmx():
+            flash(notice, "info")
+            return redirect(url_for(".detail", report_id=report.id), 303)
+        return render_component("reports/detail.html", "reports/_alerts.html", report=report,
+                                alerts_form=ReportAlertsForm(formdata=None), notice=notice)
+    return _render_detail(report, _extend_form(formdata=None), status=422, alerts_form=form)
