@@ -8,7 +8,7 @@ import pytest
 
 import models
 from models import Account, AuditEntry
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, create_account, sign_in
 
 HX = {"HX-Request": "true"}
 
@@ -137,9 +137,8 @@ def test_another_account_cannot_use_the_challenge(app, signed_in, make_account, 
     assert signed_in.post("/account/data/download").mimetype == "application/zip"
 
 
-def test_no_way_to_send_a_code_is_a_message_beside_the_button(app_factory, make_account):
+def test_no_way_to_send_a_code_is_a_message_beside_the_button(app_factory):
     app = app_factory(INTERNATIONAL_SMS=False)
-    from tests.factories import create_account, sign_in
     create_account(app, 1, username="li@example.com", phone="+447911123456")
     client = app.test_client()
     sign_in(client, "li@example.com")
