@@ -743,6 +743,14 @@ class AccountLatinNameClearForm(PortalForm):
     """清除护照姓名拼写 (back to pinyin): the CSRF token alone."""
 
 
+class MyDataStartForm(PortalForm):
+    """下载我的数据 → 获取校验码: the CSRF token alone."""
+
+
+class MyDataDownloadForm(PortalForm):
+    """下载我的数据, after a right code: the CSRF token alone."""
+
+
 class MajorNameForm(PortalForm):
     major = StringField(_l("专业"), description=_l("与记录中的专业名称完全一致。"))
     english = StringField(_l("英文名称"))

@@ -37,6 +37,7 @@ ACTION_LABELS = {
     "account.latin_name_changed": _l("修改护照姓名拼写"),
     "account.public_checks_on": _l("允许公开查询学历"),
     "account.public_checks_off": _l("关闭公开查询学历"),
+    "account.data_downloaded": _l("下载我的数据"),
     # staff
     "admin.created": _l("创建管理员账号"),
     "admin.password_reset": _l("重设管理员密码"),

@@ -84,8 +84,14 @@ RESET_PASSWORD = Flow("reset_password", datetime.timedelta(minutes=30), (SMS, EM
                       "recover_password_code.txt", steps=(CODE_STEP, "new_password"), decoy=True)
 CHANGE_PHONE = Flow("change_phone", datetime.timedelta(minutes=30), (SMS,), typed(),
                     "phone_change_code.txt")
+# 下载我的数据 (services.my_data): the export holds the full ID and phone numbers, so
+# the signed-in person proves again that they hold the bound phone (or e-mail).
+# The lifetime counts from the start and covers the download too.
+MY_DATA = Flow("my_data", datetime.timedelta(minutes=20), (SMS, EMAIL), bound,
+               "my_data_code.txt", steps=(CODE_STEP, "download"))
 
-FLOWS = {flow.purpose: flow for flow in (REGISTER, FIND_USERNAME, RESET_PASSWORD, CHANGE_PHONE)}
+FLOWS = {flow.purpose: flow
+         for flow in (REGISTER, FIND_USERNAME, RESET_PASSWORD, CHANGE_PHONE, MY_DATA)}
 
 
 def flow_of(challenge: Challenge) -> Flow:

@@ -5,7 +5,7 @@ return) would run as a formula; it is written with a leading apostrophe instead
 """
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from openpyxl import Workbook
 
@@ -18,12 +18,24 @@ def neutralise(value) -> str:
 
 
 def to_csv(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
+    return b"".join(iter_csv(headers, rows))
+
+
+def iter_csv(headers: Sequence[str], rows: Iterable[Sequence]) -> Iterator[bytes]:
+    """to_csv a row at a time (the BOM and headers first), for a file written as it
+    is read (services.my_data streams its ZIP)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralise(h) for h in headers])
+
+    def line(values) -> bytes:
+        out.seek(0)
+        out.truncate()
+        writer.writerow([neutralise(value) for value in values])
+        return out.getvalue().encode("utf-8")
+
+    yield "\ufeff".encode("utf-8") + line(headers)
     for row in rows:
-        writer.writerow([neutralise(value) for value in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+        yield line(row)
 
 
 def to_xlsx(headers: Sequence[str], rows: Iterable[Sequence], title: str = "export") -> bytes:

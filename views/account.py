@@ -1,22 +1,27 @@
 """账户: profile, username / phone / password changes, the passport spelling of the
-name, login history, appeals."""
-from flask import Blueprint, abort, current_app, flash, redirect, session, url_for
+name, login history, appeals, 下载我的数据."""
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, session,
+                   stream_with_context, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from forms import (AccountLatinNameClearForm, AccountLatinNameForm, AccountPasswordForm,
                    AccountPhoneForm, AccountPublicChecksForm, AccountUsernameForm,
-                   AppealAnswerForm, CodeCheckForm)
-from services import accounts, appeals, challenges, names, public_checks
+                   AppealAnswerForm, CodeCheckForm, CodeSendForm, MyDataDownloadForm,
+                   MyDataStartForm)
+from models import db, utcnow
+from services import accounts, appeals, challenges, my_data, names, public_checks
+from services.codes import CodeError
 from services.errors import ServiceError
 from services.messaging import MessagingError
 from views import (advance, client_ip, form_error, leave_to, limit_posts, log_in, postman,
-                   render_component)
+                   render_component, school_timezone, settings)
 from views.codes import CodeSteps, add_code_views
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 PHONE_CHALLENGE = "account_phone_change"
+DATA_CHALLENGE = "account_my_data"
 # What the English side of reports shows for a name without a passport spelling
 # (the account page here, the staff's person page).
 bp.add_app_template_filter(names.pinyin_name, "pinyin_name")
@@ -216,3 +221,97 @@ def answer_appeal(appeal_id):
         abort(404)
     return _render("appeals", status=422, appeals=appeals.for_account(current_user),
                    answer_form=form, answering=appeal_id)
+
+
+# --- 下载我的数据: 获取校验码 → 校验码 → download (services.my_data) -------------------------
+
+def _data_challenge():
+    return my_data.find(session.get(DATA_CHALLENGE), current_user)
+
+
+def _render_data(challenge=None, form=None, status=200, send_form=None, problem=None):
+    """The step the export stands at: the start, the code, or the download button."""
+    if challenge is None:
+        return _render("my_data", form or MyDataStartForm(formdata=None), status, problem=problem)
+    if my_data.ready(challenge):
+        return _render("my_data_download", MyDataDownloadForm(formdata=None), status,
+                       available_until=challenge.created_at + challenges.MY_DATA.lifetime)
+    return _render("my_data_code", form or CodeCheckForm(formdata=None), status,
+                   send_form=send_form or CodeSendForm(formdata=None),
+                   code=challenges.code_step(challenge, postman=postman()))
+
+
+@bp.get("/data")
+def my_data_page():
+    return _render_data(_data_challenge())
+
+
+@bp.post("/data")
+@limit_posts("RATELIMIT_SEND_CODE")
+def my_data_start():
+    form = MyDataStartForm()
+    if not form.validate_on_submit():
+        return _render_data(None, form, 422)
+    try:
+        challenge, shown_to = my_data.start(current_user._get_current_object(),
+                                            postman=postman(), ip=client_ip())
+    except CodeError as error:
+        # Over the hourly limit: come back later, not in a minute.
+        return _render_data(None, form, 429 if error.retry_after > 60 else 422, problem=str(error))
+    except ServiceError as error:
+        return _render_data(None, form, 422, problem=str(error))
+    except MessagingError:
+        current_app.logger.exception("sending a my-data code failed")
+        return _render_data(None, form, 503, problem=_("校验码发送失败，请稍后再试。"))
+    session[DATA_CHALLENGE] = challenge.token
+    flash(_("校验码已发送至 %(to)s。", to=shown_to), "info")
+    return advance(url_for(".my_data_page"), lambda: _render_data(challenge))
+
+
+def _data_lost():
+    session.pop(DATA_CHALLENGE, None)
+    flash(_("校验已失效或已用于下载，请重新获取校验码。"), "warning")
+    return leave_to(url_for(".my_data_page"))
+
+
+add_code_views(bp, CodeSteps(
+    find=_data_challenge,
+    lost=_data_lost,
+    render=lambda challenge, send_form, form, status: _render_data(challenge, form, status, send_form),
+    sent=lambda shown_to: _("校验码已发送至 %(to)s。", to=shown_to),
+    passed=lambda challenge: advance(url_for(".my_data_page"), lambda: _render_data(challenge)),
+), send_rule="/data/send", check_rule="/data/check", prefix="data_code")
+
+
+@bp.post("/data/cancel")
+def my_data_cancel():
+    session.pop(DATA_CHALLENGE, None)
+    return leave_to(url_for(".my_data_page"))
+
+
+@bp.post("/data/download")
+@limit_posts("RATELIMIT_FORM")
+def my_data_download():
+    """The ZIP, once per right code, written while it is sent (never whole in memory)."""
+    form = MyDataDownloadForm()
+    challenge = _data_challenge()
+    if not (form.validate_on_submit() and my_data.claim(challenge, ip=client_ip())):
+        return _data_lost()
+    session.pop(DATA_CHALLENGE, None)
+    tz, now = school_timezone(), utcnow()
+    files = my_data.entries(current_user._get_current_object(), tz=tz, now=now,
+                            school=settings()["SCHOOL_NAME"])
+    response = Response(_from_database(my_data.zip_stream(files, tz=tz, now=now)),
+                        mimetype="application/zip")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{my_data.file_name(tz, now)}"')
+    return response
+
+
+@stream_with_context
+def _from_database(chunks):
+    """A body read from the database while it is sent. The request's connection went
+    back to the pool when the view returned (app._db_close), so the body holds one of
+    its own while it runs and gives it back at the end, or when the client goes away."""
+    with db.connection_context():
+        yield from chunks

@@ -28,7 +28,7 @@ def draft(step="code", **payload):
 
 def test_every_flow_is_declared_once():
     assert set(challenges.FLOWS) == {"register", "recover_username", "reset_password",
-                                     "change_phone"}
+                                     "change_phone", "my_data"}
     for flow in challenges.FLOWS.values():
         assert challenges.CODE_STEP in flow.steps and set(flow.channels) <= {SMS, EMAIL}
     assert challenges.FIND_USERNAME.decoy and challenges.RESET_PASSWORD.decoy
