@@ -115,7 +115,8 @@ DOWNLOADS = {"csv": ("text/csv; charset=utf-8", verify_batch.to_csv),
                       verify_batch.to_xlsx)}
 
 
-@bp.get("/batch/<token>.<any(csv, xlsx):fmt>")
+@bp.get("/batch/<token>.csv", defaults={"fmt": "csv"})
+@bp.get("/batch/<token>.xlsx", defaults={"fmt": "xlsx"})
 def batch_download(token, fmt):
     """The result of a batch as it was checked (kept an hour; nothing is checked or logged again)."""
     rows = verify_batch.kept(token)
