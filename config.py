@@ -41,7 +41,9 @@ DEFAULTS = dict(
     BIND_MODE="auto",
     # Validity of a verification report, in months: 1 to this (the school may allow up to 12).
     REPORT_MAX_MONTHS=6,
-    RATELIMIT_VERIFY="30 per minute",
+    # Checks per minute per IP across /verify, the PDF check and the API; a batch
+    # (/verify/batch, POST /api/v1/reports/batch) counts each of its codes.
+    RATELIMIT_VERIFY="100 per minute",
     # Records of graduates before this year are never offered (docs/domain.md).
     ELIGIBLE_SINCE_YEAR=1991,
     MESSAGE_BACKEND="outbox",
@@ -73,6 +75,8 @@ DEFAULTS = dict(
     MAX_CONTENT_LENGTH=4 * 1024 * 1024,
     APPEAL_PHOTO_MAX_BYTES=2 * 1024 * 1024,
     VERIFY_PDF_MAX_BYTES=2 * 1024 * 1024,
+    # A CSV/XLSX of codes for the batch check (100 codes fit in a few KB).
+    VERIFY_BATCH_MAX_BYTES=1024 * 1024,
     # A record photo the registrar uploads on the record form (stored at 120x160).
     RECORD_PHOTO_MAX_BYTES=2 * 1024 * 1024,
     SESSION_COOKIE_HTTPONLY=True,

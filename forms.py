@@ -341,6 +341,19 @@ class VerifyForm(PortalForm):
             raise ValidationError(_l("这不是有效的在线验证码格式：验证码由 16 位字母和数字组成。"))
 
 
+class VerifyBatchForm(PortalForm):
+    """批量查验: codes pasted and/or a CSV/XLSX with a column of codes (services.verify_batch)."""
+    codes = TextAreaField(_l("在线验证码（每行一个，最多 100 个）"),
+                          description=_l("可以用换行、逗号、顿号或空格分隔；字母不分大小写，验证码中可以带空格或连字符。"))
+    file = FileField(_l("或上传 CSV / XLSX 文件"),
+                     description=_l("验证码放在一列中：表头为“验证码”的列，没有这样的表头时用第一列。"))
+    organisation = StringField(_l("单位名称"), description=_l("报告的主人能在查验记录中看到你的单位和用途。"),
+                               validators=[DataRequired(_l("请填写单位名称。")),
+                                           Length(max=100, message=_l("最多 100 个字。"))])
+    purpose = StringField(_l("用途"), validators=[DataRequired(_l("请填写查验用途。")),
+                                                 Length(max=100, message=_l("最多 100 个字。"))])
+
+
 NO_PDF = _l("请选择要查验的 PDF 文件。")
 
 

@@ -13,10 +13,11 @@ import re
 
 from gunicorn.glogging import Logger
 
-# The segment after /verify/ or /api/v1/reports/, except the fixed pages under /verify/.
+# The segment after /verify/ or /api/v1/reports/, except the fixed pages under /verify/
+# (and the batch pages, whose result token after /verify/batch/ is masked like a code).
 _CODE_IN_URL = re.compile(
-    r"(/verify/|/api/v1/reports/)"
-    r"(?!(?:pdf|certificate)(?:[/?#\s\"]|$))"
+    r"(/verify/batch/|/verify/|/api/v1/reports/)"
+    r"(?!(?:pdf|certificate|batch)(?:[/?#\s\"]|$))"
     r"([^/?#\s\"]{1,4})[^/?#\s\"]*")
 
 

@@ -3,6 +3,7 @@
 - Challenges (registration, recovery, phone change) past their flow's lifetime,
   counted from the last step where the flow says so (registration); a purpose
   that is not a flow is kept a day, so nothing live is lost to a rename.
+- Batch check results (services.verify_batch) an hour after the check.
 - One-time codes that are used or expired and older than an hour: younger ones
   still count for the hourly per-destination limit (services.codes).
 - Outbox lines older than `outbox_days` (services.messaging.purge_outbox).
@@ -21,7 +22,7 @@ import datetime
 from dataclasses import dataclass
 
 from models import Challenge, LoginSession, OneTimeCode, db, utcnow
-from services import files, importer
+from services import files, importer, verify_batch
 from services.challenges import FLOWS
 from services.messaging import purge_outbox
 
@@ -50,6 +51,7 @@ def purge(*, outbox_path, outbox_days: int, now: datetime.datetime | None = None
             done.challenges += (Challenge.delete()
                                 .where(Challenge.purpose == flow.purpose,
                                        since < now - flow.lifetime).execute())
+        done.challenges += verify_batch.purge(now)
         done.challenges += (Challenge.delete()
                             .where(Challenge.purpose.not_in(list(FLOWS)),
                                    Challenge.created_at < now - UNKNOWN_CHALLENGE_LIFETIME)

@@ -160,11 +160,12 @@ def limit_posts(config_key: str):
     return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])
 
 
-def limit_shared(config_key: str, scope: str, methods: list[str] | None = None):
+def limit_shared(config_key: str, scope: str, methods: list[str] | None = None, cost=1):
     """A per-IP rate limit, read from config, counted across all views that share `scope`
-    (only on `methods` when given: loading a form is free, sending it counts)."""
+    (only on `methods` when given: loading a form is free, sending it counts). `cost`:
+    what one request counts, or a function of the request (a batch counts its codes)."""
     return limiter.shared_limit(lambda: current_app.config[config_key], scope=scope,
-                                methods=methods)
+                                methods=methods, cost=cost)
 
 
 # Blueprints whose pages show one person's data: their own (records, reports,
@@ -176,7 +177,8 @@ CACHED_ENDPOINTS = {"static", "home.logo"}
 # Public endpoints that show a report code or the report it opens (and 公开查询,
 # which shows what a diploma number and name found).
 REPORT_CODE_ENDPOINTS = {"verify.index", "verify.code", "verify.code_pdf", "verify.pdf",
-                         "api.report", "verify.diploma"}
+                         "api.report", "verify.diploma", "verify.batch",
+                         "verify.batch_download", "api.reports_batch"}
 
 
 def must_not_be_stored() -> bool:

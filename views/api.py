@@ -8,15 +8,24 @@
         or {"status": "withdrawn"} (by the school)
     400 {"status": "malformed"}
 
+    POST /api/v1/reports/batch  {"codes": [...], "organisation": "…", "purpose": "…"}
+    200 {"results": [{"code": <as typed>, "status": …, …}]}: each distinct code once,
+        in order, shaped as the single answer above
+    400 {"status": "error", "message": "<中文>", "message_en": "<English>"}
+
 Times (issued_at, expires_at) are ISO 8601 in the school's time zone with its
 offset ("2026-07-01T07:30:00+08:00"); dates (record_updated_at) are plain
 YYYY-MM-DD, the school's day.
 """
-from flask import Blueprint, jsonify
+from flask import Blueprint, g, jsonify, request
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 
+from extensions import csrf
 from models import Verification
-from services import reports, values
-from views import limit_shared, log_check, school_timezone, settings
+from services import reports, values, verify_batch
+from services.verify_batch import BatchError
+from views import english, limit_shared, log_check, school_timezone, settings
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -34,5 +43,65 @@ def report(code):
     response = jsonify(reports.api_body(found, school_timezone(),
                                         values.School.from_config(settings())))
     response.status_code = STATUS[found.outcome]
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def api_error(message, status: int = 400):
+    """An error an HR system reads: {"status": "error", "message": 中文, "message_en": English}."""
+    with force_locale("zh"):
+        chinese = str(message)
+    response = jsonify(status="error", message=chinese, message_en=english(message))
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+NOT_AN_OBJECT = _l("请求体必须是 JSON 对象，例如 {\"codes\": [\"…\"], \"organisation\": \"…\", \"purpose\": \"…\"}。")
+NOT_TEXT = _l("organisation 和 purpose 必须是字符串。")
+
+
+def _batch_codes():
+    """The distinct codes of this batch request (or the error to answer with), read once:
+    the rate limit counts them before the view runs."""
+    if "batch_codes" not in g:
+        body = request.get_json(force=True, silent=True)
+        if not isinstance(body, dict):
+            g.batch_codes = BatchError(NOT_AN_OBJECT)
+        else:
+            try:
+                g.batch_codes = verify_batch.codes_from_list(body.get("codes"))
+            except BatchError as error:
+                g.batch_codes = error
+    return g.batch_codes
+
+
+def _batch_cost() -> int:
+    codes = _batch_codes()
+    return len(codes) if isinstance(codes, list) else 1
+
+
+@bp.post("/reports/batch")
+@csrf.exempt  # no cookie or session is read: the JSON body is all there is
+@limit_shared("RATELIMIT_VERIFY", "verify", cost=_batch_cost)
+def reports_batch():
+    codes = _batch_codes()
+    if isinstance(codes, BatchError):
+        return api_error(codes.args[0])
+    body = request.get_json(force=True, silent=True)
+    organisation, purpose = body.get("organisation", ""), body.get("purpose", "")
+    if not isinstance(organisation, str) or not isinstance(purpose, str):
+        return api_error(NOT_TEXT)
+    tz, school = school_timezone(), values.School.from_config(settings())
+    checked = verify_batch.check(codes, school=school, tz=tz)
+    for found, _row in checked.found:
+        log_check(found.report, Verification.BATCH, organisation=organisation, purpose=purpose,
+                  outcome=found.outcome)
+    results = []
+    for found, row in checked.pairs:
+        answer = reports.api_body(found, tz, school)
+        answer.pop("code", None)
+        results.append({"code": row.typed, **answer})
+    response = jsonify(results=results)
     response.headers["Cache-Control"] = "no-store"
     return response

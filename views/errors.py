@@ -97,7 +97,10 @@ def _page(error: HTTPException):
     if wait is not None and not any(name.lower() == "retry-after" for name, _value in headers):
         headers.append(("Retry-After", str(wait)))
     if request.path.startswith("/api/"):
-        return jsonify(status="error", http_status=status, message=message), status, headers
+        with force_locale("en"):
+            english_message = _words(error, wait)[1]
+        return (jsonify(status="error", http_status=status, message=message,
+                        message_en=english_message), status, headers)
     if is_htmx():
         # Shown in the flash area; the component the person was using stays as it was.
         if message_en:

@@ -4,16 +4,20 @@ A verifier sees one of six outcomes and nothing else: the report (valid),
 expired, closed by its owner, withdrawn by the school, no such code, or not a
 valid code format.
 """
-from flask import Blueprint, Response, abort
+from flask import Blueprint, Response, abort, current_app, g, request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from forms import DiplomaCheckForm, VerifyForm, VerifyPdfForm
+from forms import DiplomaCheckForm, VerifyBatchForm, VerifyForm, VerifyPdfForm
 from models import Verification
 from services import pdf as pdf_service
-from services import public_checks, reports
+from services import clock, public_checks, reports, verify_batch
 from services import signing, values
-from views import (client_ip, limit_shared, log_check, render_component, render_public_form,
-                   school_keys, send_private_file, settings, trusted_certificates, upload_limit)
+from services.columns import KINDS
+from services.verify_batch import BatchError
+from views import (client_ip, form_error, limit_shared, log_check, render_component,
+                   render_public_form, school_keys, school_timezone, send_private_file, settings,
+                   trusted_certificates, upload_limit)
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -69,6 +73,75 @@ def diploma():
     if not form.is_submitted():
         return render_public_form("verify/diploma.html", "verify/_diploma.html", form=form)
     return render_component("verify/diploma.html", "verify/_diploma.html", 422, form=form)
+
+
+def _batch_codes():
+    """The distinct codes this batch form sent (or the BatchError saying why there are
+    none to check), read once: the rate limit counts them before the view runs."""
+    if "batch_codes" not in g:
+        upload = request.files.get("file")
+        file = (upload.filename, upload.read()) if upload and upload.filename else None
+        try:
+            g.batch_codes = verify_batch.collect(
+                request.form.get("codes", ""), file,
+                int(current_app.config["VERIFY_BATCH_MAX_BYTES"]))
+        except BatchError as error:
+            g.batch_codes = error
+    return g.batch_codes
+
+
+def _batch_cost() -> int:
+    """A batch costs one check per code (at least one: a refused batch is a request too)."""
+    codes = _batch_codes()
+    return max(1, len(codes)) if isinstance(codes, list) else 1
+
+
+@bp.route("/batch", methods=["GET", "POST"])
+@upload_limit("VERIFY_BATCH_MAX_BYTES")
+@limit_shared("RATELIMIT_VERIFY", "verify", methods=["POST"], cost=_batch_cost)
+def batch():
+    """批量查验: up to 100 codes at once, each logged in its owner's 查验记录."""
+    form = VerifyBatchForm()
+    valid = form.validate_on_submit()
+    if form.is_submitted():
+        codes = _batch_codes()
+        if isinstance(codes, BatchError):
+            form_error(form, codes, "codes")
+        elif valid:
+            return _batch_checked(form, codes)
+    return render_component("verify/batch.html", "verify/_batch.html", form=form,
+                            status=422 if form.is_submitted() else 200)
+
+
+def _batch_checked(form, codes):
+    organisation, purpose = form.organisation.data.strip(), form.purpose.data.strip()
+    checked = verify_batch.check(codes, school=values.School.from_config(settings()),
+                                 tz=school_timezone())
+    for found, _row in checked.found:
+        log_check(found.report, Verification.BATCH, organisation=organisation, purpose=purpose,
+                  outcome=found.outcome)
+    token = verify_batch.keep(checked.rows, organisation=organisation, purpose=purpose)
+    return render_component("verify/batch.html", "verify/_batch.html", form=form,
+                            rows=checked.rows, token=token, kinds=KINDS,
+                            outcome_text=verify_batch.OUTCOME_TEXT)
+
+
+DOWNLOADS = {"csv": ("text/csv; charset=utf-8", verify_batch.to_csv),
+             "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                      verify_batch.to_xlsx)}
+
+
+@bp.get("/batch/<token>.csv", defaults={"fmt": "csv"})
+@bp.get("/batch/<token>.xlsx", defaults={"fmt": "xlsx"})
+def batch_download(token, fmt):
+    """The result of a batch as it was checked (kept an hour; nothing is checked or logged again)."""
+    rows = verify_batch.kept(token)
+    if rows is None:
+        abort(404)
+    mimetype, export = DOWNLOADS[fmt]
+    filename = f"verify-batch-{clock.stamp(school_timezone())}.{fmt}"
+    return Response(export(rows, english=str(get_locale()) == "en"), mimetype=mimetype,
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
 @bp.get("/<code>")

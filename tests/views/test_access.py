@@ -12,6 +12,7 @@ PUBLIC = {
     "recover.code_check", "recover.new_password", "recover.restart",
     "verify.index", "verify.code", "verify.code_pdf", "verify.certificate",
     "verify.pdf", "api.report", "help.index", "help.topic",
+    "verify.batch", "verify.batch_download", "api.reports_batch",
     # The school's logo and its signing certificates, current and retired.
     "home.logo", "verify.certificates", "verify.certificate_by_fingerprint",
     # 公开查询: a diploma by certificate number + name.
