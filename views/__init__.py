@@ -172,7 +172,7 @@ PRIVATE_BLUEPRINTS = {"records", "reports", "account", "admin", "registry", "man
 CACHED_ENDPOINTS = {"static", "home.logo"}
 # Public endpoints that show a report code or the report it opens.
 REPORT_CODE_ENDPOINTS = {"verify.index", "verify.code", "verify.code_pdf", "verify.pdf",
-                         "api.report"}
+                         "api.report", "verify.code_match", "api.report_match"}
 
 
 def must_not_be_stored() -> bool:
