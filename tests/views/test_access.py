@@ -12,6 +12,8 @@ PUBLIC = {
     "recover.code_check", "recover.new_password", "recover.restart",
     "verify.index", "verify.code", "verify.code_pdf", "verify.certificate",
     "verify.pdf", "api.report", "help.index", "help.topic",
+    # 核对证件号码 on a valid report: the page and the JSON API.
+    "verify.code_match", "api.report_match",
     # The school's logo and its signing certificates, current and retired.
     "home.logo", "verify.certificates", "verify.certificate_by_fingerprint",
 }
