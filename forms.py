@@ -300,6 +300,11 @@ def correction_form(column, description=None):
 class ReportIssueForm(PortalForm):
     # The allowed range comes from config; services.reports checks it and says so.
     months = RadioField(_l("有效期"), validate_choice=False, default="3")
+    # Unticked (the default): the report shows the ID number masked (Report.full_id).
+    full_id = BooleanField(_l("在报告上显示完整的证件号码"),
+                           description=_l("不勾选时，报告只显示证件号码的前 4 位和后 4 位，"
+                                          "如 4201**********452X；查验单位可以输入他们掌握的号码，"
+                                          "核对是否一致。"))
     alert_checks = BooleanField(_l("查验提醒"), description=_l(
         "有人查验这份报告时发短信告诉我（短信收不到时改发电子邮件），每小时最多一条。"))
 
@@ -352,6 +357,14 @@ class VerifyBatchForm(PortalForm):
                                            Length(max=100, message=_l("最多 100 个字。"))])
     purpose = StringField(_l("用途"), validators=[DataRequired(_l("请填写查验用途。")),
                                                  Length(max=100, message=_l("最多 100 个字。"))])
+
+
+class VerifyMatchForm(PortalForm):
+    """核对证件号码 on a valid report; services.id_match normalises and checks it."""
+
+    id_number = StringField(_l("证件号码"),
+                            description=_l("输入你掌握的报告主人的证件号码，系统只回答一致或不一致。"),
+                            validators=[DataRequired(_l("请填写证件号码。"))])
 
 
 NO_PDF = _l("请选择要查验的 PDF 文件。")

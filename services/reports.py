@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from models import Record, Report, Verification, db, utcnow
-from services import accounts, audit, clock, files, values
+from services import accounts, audit, clock, files, identity, values
 from services.errors import ServiceError
 from services.columns import KINDS
 
@@ -119,8 +119,20 @@ def _photo(kind_key: str, record: Record):
             "jpeg_base64": base64.b64encode(data).decode("ascii")}
 
 
-def make_snapshot(kind_key: str, record: Record, code: str, issued_at, expires_at, *, config) -> dict:
+def masked_fields(fields: list) -> list:
+    """The fields with the ID number masked (identity.mask_id: 4201**********452X), as
+    a report issued with a masked number shows it; masking a masked value changes nothing."""
+    return [dict(item, value=identity.mask_id(item.get("value") or ""),
+                 value_en=identity.mask_id(item.get("value_en") or ""))
+            if item.get("key") == "id_number" else item for item in fields]
+
+
+def make_snapshot(kind_key: str, record: Record, code: str, issued_at, expires_at, *, config,
+                  full_id: bool = True) -> dict:
+    """The signed content of a report; without `full_id` its ID number is masked (so
+    in the PDF, its report.json and everything shown from the snapshot)."""
     kind = KINDS[kind_key]
+    fields = record_fields(kind_key, record, values.School.from_config(config))
     school, school_en = config["SCHOOL_NAME"], config["SCHOOL_NAME_EN"]
     return {
         # 2: each field has value_en (version 1 had none: services.values.with_english).
@@ -133,7 +145,7 @@ def make_snapshot(kind_key: str, record: Record, code: str, issued_at, expires_a
         "expires_at": _iso(expires_at),
         # The school's day (issued_at/expires_at stay UTC "…Z": the snapshot is signed).
         "record_updated_at": clock.local_date(record.updated_at, config.get("TIMEZONE")).isoformat(),
-        "fields": record_fields(kind_key, record, values.School.from_config(config)),
+        "fields": fields if full_id else masked_fields(fields),
         "photo": _photo(kind_key, record),
         "verify_url": f"{config['PORTAL_BASE_URL'].rstrip('/')}/verify/{code}",
     }
@@ -166,8 +178,9 @@ def check_months(months, config) -> int:
 
 
 def issue(account, kind_key: str, record: Record, months, *, config, render, ip: str = "",
-          now=None) -> Report:
+          now=None, full_id: bool = False) -> Report:
     """Issue a report: snapshot, code, PDF rendered and signed once, stored.
+    `full_id`: the owner's choice to show the full ID number (masked by default).
 
     `render(snapshot) -> bytes` makes the signed PDF (services.pdf with the
     school's keys); it is a parameter so this module stays free of WeasyPrint.
@@ -184,12 +197,14 @@ def issue(account, kind_key: str, record: Record, months, *, config, render, ip:
     issued_at = now.replace(microsecond=0)
     expires_at = add_months(issued_at, months)
     code = new_code()
-    snapshot = make_snapshot(kind_key, record, code, issued_at, expires_at, config=config)
+    full_id = bool(full_id)
+    snapshot = make_snapshot(kind_key, record, code, issued_at, expires_at, config=config,
+                             full_id=full_id)
     pdf = render(snapshot)
     with db.atomic():
         report = Report.create(account=account, kind=kind_key, record_id=record.id, code=code,
                                snapshot=json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
-                               issued_at=issued_at, expires_at=expires_at,
+                               issued_at=issued_at, expires_at=expires_at, full_id=full_id,
                                pdf_sha256=hashlib.sha256(pdf).hexdigest())
         # In the same transaction as its row, sealed (it shows the code and the ID
         # number); served as signed.
@@ -260,7 +275,8 @@ def latest_view(report: Report, school: values.School | None = None, record=None
     """What a verifier sees: the record as it is now (online data is authoritative).
     `school` (values.School, from the settings) maps former names to the English name;
     without it, the school as the report names it. `record`: the report's record when
-    the caller read it already (Lookup.record)."""
+    the caller read it already (Lookup.record). A report issued with a masked ID
+    number shows it masked here too, also when the record changed since."""
     snapshot = snapshot_of(report)
     school = school or values.School.from_snapshot(snapshot)
     record = record if record is not None else record_of(report)
@@ -270,6 +286,8 @@ def latest_view(report: Report, school: values.School | None = None, record=None
     changed = record.updated_at.replace(microsecond=0) > report.issued_at
     fields = (record_fields(report.kind, record, school) if changed
               else values.with_english(report.kind, snapshot["fields"], record, school=school))
+    if not report.full_id:
+        fields = masked_fields(fields)
     return {"fields": fields, "changed_at": record.updated_at if changed else None,
             "snapshot": snapshot}
 

@@ -178,7 +178,8 @@ CACHED_ENDPOINTS = {"static", "home.logo"}
 # which shows what a diploma number and name found).
 REPORT_CODE_ENDPOINTS = {"verify.index", "verify.code", "verify.code_pdf", "verify.pdf",
                          "api.report", "verify.diploma", "verify.batch",
-                         "verify.batch_download", "api.reports_batch"}
+                         "verify.batch_download", "api.reports_batch", "verify.code_match",
+                         "api.report_match"}
 
 
 def must_not_be_stored() -> bool:

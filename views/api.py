@@ -13,6 +13,14 @@
         in order, shaped as the single answer above
     400 {"status": "error", "message": "<中文>", "message_en": "<English>"}
 
+    POST /api/v1/reports/<code>/match  {"id_number": "…"}
+    200 {"match": true} or {"match": false}: whether it is the report's ID number
+        (normalised as people type it: full-width, lower-case x, 15 digits)
+    a report that is not valid: the status and body of GET /api/v1/reports/<code>
+    400 {"status": "error", "message": "…", "message_en": "…"}: no JSON object with
+        "id_number", or not a valid ID number (no try)
+    429 the same shape: the report's 5 tries of the last 24 hours are used up
+
 Times (issued_at, expires_at) are ISO 8601 in the school's time zone with its
 offset ("2026-07-01T07:30:00+08:00"); dates (record_updated_at) are plain
 YYYY-MM-DD, the school's day.
@@ -23,7 +31,7 @@ from flask_babel import lazy_gettext as _l
 
 from extensions import csrf
 from models import Verification
-from services import reports, values, verify_batch
+from services import id_match, identity, reports, values, verify_batch
 from services.verify_batch import BatchError
 from views import english, limit_shared, log_check, school_timezone, settings
 
@@ -37,7 +45,10 @@ STATUS = {reports.VALID: 200, reports.EXPIRED: 410, reports.CLOSED: 410,
 @bp.get("/reports/<code>")
 @limit_shared("RATELIMIT_VERIFY", "verify")
 def report(code):
-    found = reports.lookup(code)
+    return _report(reports.lookup(code))
+
+
+def _report(found):
     if found.report is not None:
         log_check(found.report, Verification.API, outcome=found.outcome)
     response = jsonify(reports.api_body(found, school_timezone(),
@@ -103,5 +114,30 @@ def reports_batch():
         answer.pop("code", None)
         results.append({"code": row.typed, **answer})
     response = jsonify(results=results)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# An HR system's JSON POST carries no CSRF token: it sends no cookies to ride on.
+@bp.post("/reports/<code>/match")
+@csrf.exempt
+@limit_shared("RATELIMIT_VERIFY", "verify")
+def report_match(code):
+    found = reports.lookup(code)
+    if found.outcome != reports.VALID:
+        return _report(found)
+    body = request.get_json(silent=True)
+    typed = body.get("id_number") if isinstance(body, dict) else None
+    if not isinstance(typed, str):
+        return api_error(_l("请求体应为 JSON 对象，含字符串字段 id_number。"))
+    try:
+        matched = id_match.attempt(
+            found.report, typed, record=found.record,
+            log=lambda outcome: log_check(found.report, Verification.MATCH, outcome=outcome))
+    except id_match.TooManyTries as error:
+        return api_error(error.args[0], 429)
+    except (id_match.MatchError, identity.IdentityError) as error:
+        return api_error(error.args[0])
+    response = jsonify(match=matched)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -56,10 +56,13 @@ def new(kind_key, record_id):
     form = ReportIssueForm()
     form.months.choices = _month_choices()
     existing = reports.current_report(kind_key, record.id)
+    # The choice of a full or masked ID number, where the report shows the number.
+    shows_id = "id_number" not in records.REPORT_HIDDEN.get(kind_key, set())
     if form.validate_on_submit():
         try:
             report = reports.issue(current_user, kind_key, record, form.months.data,
-                                   config={**current_app.config, **settings()}, render=_render_pdf, ip=client_ip())
+                                   config={**current_app.config, **settings()}, render=_render_pdf, ip=client_ip(),
+                                   full_id=shows_id and form.full_id.data)
         except reports.ReportError as error:
             form_error(form, error, "months")
             existing = error.existing or existing
@@ -73,7 +76,7 @@ def new(kind_key, record_id):
     extend_form = _extend_form(formdata=None)
     return render_component("reports/new.html", "reports/_new.html", kind=kind, record=record,
                             form=form, existing=existing, extend_form=extend_form,
-                            status=422 if form.is_submitted() else 200)
+                            shows_id=shows_id, status=422 if form.is_submitted() else 200)
 
 
 def _render_detail(report, extend_form, status=200, alerts_form=None):

@@ -8,14 +8,15 @@ from flask import Blueprint, Response, abort, current_app, g, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from forms import DiplomaCheckForm, VerifyBatchForm, VerifyForm, VerifyPdfForm
+from forms import DiplomaCheckForm, VerifyBatchForm, VerifyForm, VerifyMatchForm, VerifyPdfForm
 from models import Verification
+from services import id_match, identity
 from services import pdf as pdf_service
 from services import clock, public_checks, reports, verify_batch
 from services import signing, values
 from services.columns import KINDS
 from services.verify_batch import BatchError
-from views import (client_ip, form_error, limit_shared, log_check, render_component,
+from views import (client_ip, form_error, is_htmx, limit_shared, log_check, render_component,
                    render_public_form, school_keys, school_timezone, send_private_file, settings,
                    trusted_certificates, upload_limit)
 
@@ -39,11 +40,21 @@ def _outcome(found, form=None, channel=Verification.WEB):
     if found.report is not None:
         log_check(found.report, channel, organisation=form.organisation.data if form else "",
                   purpose=form.purpose.data if form else "", outcome=found.outcome)
+    return _render_result(found, "verify/_result.html", STATUS[found.outcome])
+
+
+def _render_result(found, fragment, status, match_form=None, matched=None):
+    """The result page (or `fragment` for htmx); a valid report whose ID number can be
+    matched carries the 核对证件号码 form (`matched`: the answer to the last try)."""
     view = (reports.latest_view(found.report, values.School.from_config(settings()), found.record)
             if found.outcome == reports.VALID else None)
-    return render_component("verify/result.html", "verify/_result.html", STATUS[found.outcome],
+    matchable = view is not None and id_match.number_of(
+        found.report, found.record, snapshot=view["snapshot"]) is not None
+    return render_component("verify/result.html", fragment, status,
                             found=found, view=view, grouped=reports.grouped,
-                            fingerprint=school_keys().fingerprint_sha256)
+                            fingerprint=school_keys().fingerprint_sha256, matchable=matchable,
+                            match_form=match_form or VerifyMatchForm(formdata=None),
+                            matched=matched)
 
 
 # Loading the forms is free; only checks count against the per-IP limit (the
@@ -149,6 +160,35 @@ def batch_download(token, fmt):
 def code(code):
     """What the QR code on a report opens."""
     return _outcome(reports.lookup(code))
+
+
+@bp.post("/<code>/match")
+@limit_shared("RATELIMIT_VERIFY", "verify")
+def code_match(code):
+    """核对证件号码: 一致 or 不一致, at most id_match.TRIES_PER_DAY tries a day; a report
+    that is not valid answers as its page does (the whole #verify for htmx)."""
+    found = reports.lookup(code)
+    if found.outcome != reports.VALID:
+        response = _outcome(found)
+        if is_htmx():
+            response.headers["HX-Retarget"] = "#verify"
+            response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    form = VerifyMatchForm()
+    matched, status = None, 422
+    if form.validate_on_submit():
+        try:
+            matched = id_match.attempt(
+                found.report, form.id_number.data, record=found.record,
+                log=lambda outcome: log_check(found.report, Verification.MATCH, outcome=outcome))
+        except id_match.TooManyTries as error:
+            form_error(form, error)
+            status = 429
+        except (id_match.MatchError, identity.IdentityError) as error:
+            form_error(form, error)
+        else:
+            status = 200
+    return _render_result(found, "verify/_match.html", status, match_form=form, matched=matched)
 
 
 @bp.get("/<code>/pdf")

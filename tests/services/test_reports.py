@@ -76,11 +76,12 @@ def test_issue_snapshot_code_pdf_and_expiry(app, db, owner, diploma, issue):
     assert report.code not in raw[0] and raw[1] != report.code
 
 
-def test_enrollment_report_shows_the_id_number(app, db, owner, make_record, issue):
+def test_enrollment_report_shows_the_id_number_masked(app, db, owner, make_record, issue):
     record = make_record("enrollment", account=owner.id)
     snapshot = reports.snapshot_of(issue(owner, record, kind="enrollment"))
+    # Masked unless the owner chose the full number (tests/services/test_id_match.py).
     assert {"key": "id_number", "zh": "证件号码", "en": "ID number",
-            "value": "11010519491231002X", "value_en": "11010519491231002X"} in snapshot["fields"]
+            "value": "1101**********002X", "value_en": "1101**********002X"} in snapshot["fields"]
 
 
 @pytest.mark.parametrize("months", [0, 7, 13, "x", None])

@@ -13,6 +13,8 @@ PUBLIC = {
     "verify.index", "verify.code", "verify.code_pdf", "verify.certificate",
     "verify.pdf", "api.report", "help.index", "help.topic",
     "verify.batch", "verify.batch_download", "api.reports_batch",
+    # 核对证件号码 on a valid report: the page and the JSON API.
+    "verify.code_match", "api.report_match",
     # The school's logo and its signing certificates, current and retired.
     "home.logo", "verify.certificates", "verify.certificate_by_fingerprint",
     # 公开查询: a diploma by certificate number + name.
