@@ -41,6 +41,8 @@ DEFAULTS = dict(
     BIND_MODE="auto",
     # Validity of a verification report, in months: 1 to this (the school may allow up to 12).
     REPORT_MAX_MONTHS=6,
+    # 注销账号: days a closed account's personal data is kept before `purge` erases it.
+    CLOSED_ACCOUNT_RETENTION_DAYS=30,
     RATELIMIT_VERIFY="30 per minute",
     # Records of graduates before this year are never offered (docs/domain.md).
     ELIGIBLE_SINCE_YEAR=1991,

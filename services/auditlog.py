@@ -35,6 +35,8 @@ ACTION_LABELS = {
     "account.disabled": _l("停用账号"),
     "account.enabled": _l("启用账号"),
     "account.latin_name_changed": _l("修改护照姓名拼写"),
+    "account.closed": _l("注销账号"),
+    "account.erased": _l("删除已注销账号的个人信息"),
     # staff
     "admin.created": _l("创建管理员账号"),
     "admin.password_reset": _l("重设管理员密码"),

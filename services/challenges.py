@@ -84,8 +84,12 @@ RESET_PASSWORD = Flow("reset_password", datetime.timedelta(minutes=30), (SMS, EM
                       "recover_password_code.txt", steps=(CODE_STEP, "new_password"), decoy=True)
 CHANGE_PHONE = Flow("change_phone", datetime.timedelta(minutes=30), (SMS,), typed(),
                     "phone_change_code.txt")
+# 注销账号 (services.closing): the code goes where the account is reached.
+CLOSE_ACCOUNT = Flow("close_account", datetime.timedelta(minutes=30), (SMS, EMAIL), bound,
+                     "close_account_code.txt")
 
-FLOWS = {flow.purpose: flow for flow in (REGISTER, FIND_USERNAME, RESET_PASSWORD, CHANGE_PHONE)}
+FLOWS = {flow.purpose: flow for flow in (REGISTER, FIND_USERNAME, RESET_PASSWORD, CHANGE_PHONE,
+                                         CLOSE_ACCOUNT)}
 
 
 def flow_of(challenge: Challenge) -> Flow:
