@@ -1,6 +1,6 @@
 """One way to check that someone receives a 校验码, for every flow that needs it.
 
-Registration, 找回用户名, 忘记密码 and the phone change differ only in data: a
+Registration, 找回用户名, 忘记密码, the phone change and 注销账号 differ only in data: a
 `Flow` says how long its challenge lives, how the code may travel, where it
 goes and which message carries it, and whether unknown people get a decoy.
 The flow's own service (registration, recovery, accounts) decides what
