@@ -161,8 +161,8 @@ def register(app: Flask) -> None:
 
     @app.cli.command("purge")
     def purge():
-        """Forget expired challenges (registration drafts too) and codes, old outbox lines
-        and stored files no row names (daily from cron)."""
+        """Forget expired challenges (registration drafts too) and codes, old outbox lines,
+        stored files no row names and closed accounts past retention (daily from cron)."""
         from services import retention
         with models.db.connection_context():
             done = retention.purge(outbox_path=app.config["OUTBOX_PATH"],
@@ -170,7 +170,8 @@ def register(app: Flask) -> None:
         click.echo(f"purged {done.challenges} challenge(s), {done.codes} code(s), "
                    f"{done.outbox_lines} outbox line(s), {done.import_batches} expired import batch(es), "
                    f"{done.login_sessions} ended login session(s), "
-                   f"{done.stored_files} stored file(s) no row names")
+                   f"{done.stored_files} stored file(s) no row names, "
+                   f"{done.closed_accounts} closed account(s) erased")
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="do nothing when accounts or records exist")

@@ -44,6 +44,8 @@ DEFAULTS = dict(
     # Checks per minute per IP across /verify, the PDF check and the API; a batch
     # (/verify/batch, POST /api/v1/reports/batch) counts each of its codes.
     RATELIMIT_VERIFY="100 per minute",
+    # 注销账号: days a closed account's personal data is kept before `purge` erases it.
+    CLOSED_ACCOUNT_RETENTION_DAYS=30,
     # Records of graduates before this year are never offered (docs/domain.md).
     ELIGIBLE_SINCE_YEAR=1991,
     MESSAGE_BACKEND="outbox",

@@ -228,6 +228,12 @@ class AccountPasswordForm(PortalForm):
                                      validators=[EqualTo("new_password", PASSWORDS_DIFFER)])
 
 
+class AccountCloseForm(PortalForm):
+    """注销账号, first step: the password; a 校验码 follows (services.closing)."""
+
+    current_password = PasswordField(_l("当前密码"))
+
+
 class AppealStatusForm(PortalForm):
     reference = StringField(_l("申诉编号"), description=_l("提交申诉时页面上显示的编号，如 SS20261128-ABC234。"),
                             validators=[DataRequired(_l("请填写申诉编号。"))])
@@ -613,6 +619,9 @@ class SettingsForm(PortalForm):
     eligible_since_year = StringField(_l("可查询的最早毕业年份"),
                                       description=_l("更早毕业的学历记录不在本网站提供。"))
     report_max_months = StringField(_l("报告最长有效期（月）"), description=_l("1 到 12。"))
+    closed_account_retention_days = StringField(
+        _l("注销账号的个人信息保留天数"),
+        description=_l("学生注销账号后，姓名、手机号码、登录记录和报告文件再保留这么多天，然后删除。1 到 3650。"))
     bind_mode = SelectField(_l("记录绑定方式"), invalid_choice_message=_l("请从列表中选择绑定方式。"),
                             description=_l("学生注册或登录后，姓名和证件号码相符的记录怎样绑定到账号。"))
     timezone = SelectField(_l("时区"), invalid_choice_message=_l("请从列表中选择时区。"),
@@ -655,6 +664,12 @@ class SettingsForm(PortalForm):
         text = (field.data or "").strip()
         if not re.fullmatch(r"\d{1,2}", text) or not 1 <= int(text) <= 12:
             raise ValidationError(_l("请填写 1 到 12 之间的整数。"))
+        field.data = text
+
+    def validate_closed_account_retention_days(self, field):
+        text = (field.data or "").strip()
+        if not re.fullmatch(r"\d{1,4}", text) or not 1 <= int(text) <= 3650:
+            raise ValidationError(_l("请填写 1 到 3650 之间的整数。"))
         field.data = text
 
     def validate_message_signature(self, field):

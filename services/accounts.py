@@ -107,7 +107,8 @@ def find_for_login(login: str, region: str = phone_regions.DEFAULT):
     login = (login or "").strip()
     if not login:
         return None
-    account = Account.get_or_none(Account.username == login.lower())
+    # A closed account (services.closing) is found by nothing: it answers as unknown.
+    account = Account.get_or_none(Account.username == login.lower(), Account.closed_at.is_null())
     if account:
         return account
     def phone(typed):
@@ -119,7 +120,7 @@ def find_for_login(login: str, region: str = phone_regions.DEFAULT):
             value = normalize(login)
         except identity.IdentityError:
             continue
-        found = Account.select().where(field.matches(value)).first()
+        found = Account.select().where(field.matches(value), Account.closed_at.is_null()).first()
         if found:
             return found
     return None
@@ -285,7 +286,8 @@ def load_for_session(user_id: str, now: datetime.datetime | None = None):
     if login is None or login.ended_at is not None:
         return None
     account = login.account
-    if str(account.session_version) != version or account.is_disabled:
+    if (str(account.session_version) != version or account.is_disabled
+            or account.closed_at is not None):
         return None
     now = now or utcnow()
     if login.last_seen_at < now - SEEN_EVERY:

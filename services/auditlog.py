@@ -38,6 +38,8 @@ ACTION_LABELS = {
     "account.public_checks_on": _l("允许公开查询学历"),
     "account.public_checks_off": _l("关闭公开查询学历"),
     "account.data_downloaded": _l("下载我的数据"),
+    "account.closed": _l("注销账号"),
+    "account.erased": _l("删除已注销账号的个人信息"),
     # staff
     "admin.created": _l("创建管理员账号"),
     "admin.password_reset": _l("重设管理员密码"),

@@ -1,6 +1,6 @@
 """One way to check that someone receives a 校验码, for every flow that needs it.
 
-Registration, 找回用户名, 忘记密码 and the phone change differ only in data: a
+Registration, 找回用户名, 忘记密码, the phone change and 注销账号 differ only in data: a
 `Flow` says how long its challenge lives, how the code may travel, where it
 goes and which message carries it, and whether unknown people get a decoy.
 The flow's own service (registration, recovery, accounts) decides what
@@ -90,8 +90,13 @@ CHANGE_PHONE = Flow("change_phone", datetime.timedelta(minutes=30), (SMS,), type
 MY_DATA = Flow("my_data", datetime.timedelta(minutes=20), (SMS, EMAIL), bound,
                "my_data_code.txt", steps=(CODE_STEP, "download"))
 
+# 注销账号 (services.closing): the code goes where the account is reached.
+CLOSE_ACCOUNT = Flow("close_account", datetime.timedelta(minutes=30), (SMS, EMAIL), bound,
+                     "close_account_code.txt")
+
 FLOWS = {flow.purpose: flow
-         for flow in (REGISTER, FIND_USERNAME, RESET_PASSWORD, CHANGE_PHONE, MY_DATA)}
+         for flow in (REGISTER, FIND_USERNAME, RESET_PASSWORD, CHANGE_PHONE, MY_DATA,
+                      CLOSE_ACCOUNT)}
 
 
 def flow_of(challenge: Challenge) -> Flow:

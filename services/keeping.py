@@ -268,7 +268,7 @@ def bind(kind: Kind, record: Record, username: str, reason: str, *, actor: str,
         raise KeepingError(_l("请填写学生账号的用户名。"), field="username")
     reason = _reason(reason)
     account = Account.get_or_none(Account.username == login)
-    if account is None:
+    if account is None or account.closed_at is not None:
         raise KeepingError(_l("没有用户名为「%(username)s」的账号。", username=login), field="username")
     if account.is_staff:
         raise KeepingError(_l("「%(username)s」是工作人员账号，记录只能绑定到学生账号。", username=login),

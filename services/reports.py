@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from models import Record, Report, Verification, db, utcnow
-from services import accounts, audit, clock, files, identity, values
+from models import Record, Report, Verification, db, utcnow, write_transaction
+from services import accounts, audit, closing, clock, files, identity, values
 from services.errors import ServiceError
 from services.columns import KINDS
 
@@ -155,6 +155,14 @@ def snapshot_of(report: Report) -> dict:
     return json.loads(report.snapshot)
 
 
+def issued_as(report: Report, snapshot: dict) -> bool:
+    """Whether the data signed into a PDF is this report as issued. Once the closed
+    account of its owner is erased (services.closing) the snapshot is gone: the
+    school's valid signature over the report's code then stands for it."""
+    stored = snapshot_of(report)
+    return stored == snapshot or stored == json.loads(closing.ERASED_SNAPSHOT)
+
+
 def current_report(kind_key: str, record_id: int, now=None):
     """The record's report that still works, if any (one at a time)."""
     now = now or utcnow()
@@ -201,7 +209,10 @@ def issue(account, kind_key: str, record: Record, months, *, config, render, ip:
     snapshot = make_snapshot(kind_key, record, code, issued_at, expires_at, config=config,
                              full_id=full_id)
     pdf = render(snapshot)
-    with db.atomic():
+    with write_transaction():
+        # Closing the account at the same moment (services.closing): one waits for the other.
+        if not closing.hold_open(account.id):
+            raise ReportError(_l("账号已注销，不能生成报告。"))
         report = Report.create(account=account, kind=kind_key, record_id=record.id, code=code,
                                snapshot=json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
                                issued_at=issued_at, expires_at=expires_at, full_id=full_id,

@@ -17,12 +17,15 @@
 - Stored files (services.files) that no row names any more, a day after they
   were stored: a photo, evidence file or report PDF goes with the row that
   named it, whatever deleted or re-pointed that row.
+- Closed accounts (注销账号) past their `erase_after`: their personal data
+  (services.closing.erase_due; the account's retention period was set when it
+  was closed, from CLOSED_ACCOUNT_RETENTION_DAYS).
 """
 import datetime
 from dataclasses import dataclass
 
 from models import Challenge, LoginSession, OneTimeCode, db, utcnow
-from services import files, importer, verify_batch
+from services import closing, files, importer, verify_batch
 from services.challenges import FLOWS
 from services.messaging import purge_outbox
 
@@ -40,6 +43,7 @@ class Purged:
     import_batches: int = 0
     login_sessions: int = 0
     stored_files: int = 0
+    closed_accounts: int = 0
 
 
 def purge(*, outbox_path, outbox_days: int, now: datetime.datetime | None = None) -> Purged:
@@ -63,6 +67,7 @@ def purge(*, outbox_path, outbox_days: int, now: datetime.datetime | None = None
         done.login_sessions = (LoginSession.delete()
                                .where(LoginSession.ended_at < now - ENDED_SESSIONS_KEPT_FOR)
                                .execute())
+        done.closed_accounts = closing.erase_due(now)
         done.import_batches = importer.expire(now)
         done.stored_files = files.sweep(now - UNNAMED_FILE_KEPT_FOR)
     before = now.replace(tzinfo=datetime.timezone.utc) - datetime.timedelta(days=outbox_days)

@@ -46,6 +46,7 @@ DEFINITIONS: dict[str, Definition] = {d.key: d for d in (
     Definition("MESSAGE_SIGNATURE", _l("短信和邮件签名")),
     Definition("INTERNATIONAL_SMS", _l("向境外手机号码发送短信")),
     Definition("FOREIGN_ID_ANY_EMAIL", _l("持其他证件者可用任意邮箱接收校验码")),
+    Definition("CLOSED_ACCOUNT_RETENTION_DAYS", _l("注销账号的个人信息保留天数")),
 )}
 
 

@@ -1,16 +1,17 @@
 """账户: profile, username / phone / password changes, the passport spelling of the
-name, login history, appeals, 下载我的数据."""
+name, login history, appeals, 下载我的数据, 注销账号."""
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, session,
                    stream_with_context, url_for)
+from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, logout_user
 
-from forms import (AccountLatinNameClearForm, AccountLatinNameForm, AccountPasswordForm,
-                   AccountPhoneForm, AccountPublicChecksForm, AccountUsernameForm,
-                   AppealAnswerForm, CodeCheckForm, CodeSendForm, MyDataDownloadForm,
-                   MyDataStartForm)
+from forms import (AccountCloseForm, AccountLatinNameClearForm, AccountLatinNameForm,
+                   AccountPasswordForm, AccountPhoneForm, AccountPublicChecksForm,
+                   AccountUsernameForm, AppealAnswerForm, CodeCheckForm, CodeSendForm,
+                   MyDataDownloadForm, MyDataStartForm)
 from models import db, utcnow
-from services import accounts, appeals, challenges, my_data, names, public_checks
+from services import accounts, appeals, challenges, closing, my_data, names, public_checks
 from services.codes import CodeError
 from services.errors import ServiceError
 from services.messaging import MessagingError
@@ -22,6 +23,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 PHONE_CHALLENGE = "account_phone_change"
 DATA_CHALLENGE = "account_my_data"
+CLOSE_CHALLENGE = "account_close"
 # What the English side of reports shows for a name without a passport spelling
 # (the account page here, the staff's person page).
 bp.add_app_template_filter(names.pinyin_name, "pinyin_name")
@@ -315,3 +317,82 @@ def _from_database(chunks):
     its own while it runs and gives it back at the end, or when the client goes away."""
     with db.connection_context():
         yield from chunks
+
+
+# --- 注销账号 (services.closing) --------------------------------------------------
+
+def _close_challenge():
+    return closing.find(session.get(CLOSE_CHALLENGE), current_user)
+
+
+def _render_close_code(challenge, send_form=None, form=None, status=200):
+    return _render("close_code", form or CodeCheckForm(formdata=None), status,
+                   code=challenges.code_step(challenge, postman=postman()),
+                   channel=challenge.payload.get("channel", challenges.SMS),
+                   sent_to=closing.sent_to(challenge), send_form=send_form)
+
+
+def _students_only():
+    # Staff accounts are the school's: a 管理员 ends them (staff pages), not their holder.
+    if current_user.is_staff:
+        abort(404)
+
+
+@bp.route("/close", methods=["GET", "POST"])
+@limit_posts("RATELIMIT_SEND_CODE")
+def close():
+    """The consequences, then the password: a 校验码 goes to the bound phone (or e-mail)."""
+    _students_only()
+    form = AccountCloseForm()
+    if not form.is_submitted():
+        challenge = _close_challenge()
+        if challenge:
+            return _render_close_code(challenge)
+    if form.validate_on_submit():
+        try:
+            challenge, shown_to = closing.start(current_user._get_current_object(),
+                                                form.current_password.data,
+                                                postman=postman(), ip=client_ip())
+        except ServiceError as error:
+            form_error(form, error, "current_password")
+        except MessagingError:
+            current_app.logger.exception("sending a closing code failed")
+            form_error(form, _("校验码发送失败，请稍后再试。"), "current_password")
+        else:
+            session[CLOSE_CHALLENGE] = challenge.token
+            flash(_("校验码已发送至 %(to)s。", to=shown_to), "info")
+            return advance(url_for(".close"), lambda: _render_close_code(challenge))
+    return _render("close", form, 422 if form.is_submitted() else 200,
+                   retention_days=settings()["CLOSED_ACCOUNT_RETENTION_DAYS"])
+
+
+def _account_closed(challenge):
+    try:
+        done = closing.close(challenge, retention_days=settings()["CLOSED_ACCOUNT_RETENTION_DAYS"],
+                             postman=postman(), ip=client_ip())
+    except ServiceError as error:
+        form = CodeCheckForm(formdata=None)
+        form_error(form, error, "code")
+        return _render_close_code(challenge, form=form, status=422)
+    # As at 退出: nothing of this session is kept (every session ended with the close).
+    session.clear()
+    logout_user()
+    flash(_("账号已注销，在线验证报告已全部关闭，你的记录仍由学校保存。"
+            "账号中的个人信息将于 %(date)s 之后删除；可以用同一证件号码重新注册。",
+            date=format_datetime(done.erase_after, "yyyy-MM-dd")), "info")
+    return leave_to(url_for("auth.login"))
+
+
+add_code_views(bp, CodeSteps(
+    find=_close_challenge,
+    lost=lambda: redirect(url_for(".close"), 303),
+    render=_render_close_code,
+    sent=lambda shown_to: _("校验码已重新发送至 %(to)s。", to=shown_to),
+    passed=_account_closed,
+), send_rule="/close/send", check_rule="/close/check", prefix="close_code")
+
+
+@bp.post("/close/cancel")
+def close_cancel():
+    session.pop(CLOSE_CHALLENGE, None)
+    return leave_to(url_for(".profile"))

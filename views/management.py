@@ -111,7 +111,8 @@ _TEXT_FIELDS = {"school_name": "SCHOOL_NAME", "school_name_en": "SCHOOL_NAME_EN"
                 "timezone": "TIMEZONE", "message_signature": "MESSAGE_SIGNATURE",
                 "bind_mode": "BIND_MODE"}
 _NUMBER_FIELDS = {"eligible_since_year": "ELIGIBLE_SINCE_YEAR",
-                  "report_max_months": "REPORT_MAX_MONTHS"}
+                  "report_max_months": "REPORT_MAX_MONTHS",
+                  "closed_account_retention_days": "CLOSED_ACCOUNT_RETENTION_DAYS"}
 _BOOL_FIELDS = {"international_sms": "INTERNATIONAL_SMS",
                 "foreign_id_any_email": "FOREIGN_ID_ANY_EMAIL"}
 

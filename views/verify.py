@@ -255,7 +255,7 @@ def _checked(form, check):
     if check.ok:
         found = reports.lookup(check.snapshot.get("code", ""))
         if found.report is not None:
-            matched = reports.snapshot_of(found.report) == check.snapshot
+            matched = reports.issued_as(found.report, check.snapshot)
             if matched:
                 log_check(found.report, Verification.PDF, outcome=found.outcome)
     status = 200 if matched and found.outcome == reports.VALID else 422

@@ -28,11 +28,12 @@ def draft(step="code", **payload):
 
 def test_every_flow_is_declared_once():
     assert set(challenges.FLOWS) == {"register", "recover_username", "reset_password",
-                                     "change_phone", "my_data"}
+                                     "change_phone", "my_data", "close_account"}
     for flow in challenges.FLOWS.values():
         assert challenges.CODE_STEP in flow.steps and set(flow.channels) <= {SMS, EMAIL}
     assert challenges.FIND_USERNAME.decoy and challenges.RESET_PASSWORD.decoy
     assert not challenges.REGISTER.decoy and not challenges.CHANGE_PHONE.decoy
+    assert not challenges.CLOSE_ACCOUNT.decoy
 
 
 # --- start, find, move ---------------------------------------------------------

@@ -207,7 +207,7 @@ def test_the_setting_is_on_the_settings_page_and_takes_effect_at_once(app, db, o
                 school_code="10999", school_contact="registrar@demo.edu.cn",
                 school_office="学生处学籍管理科", eligible_since_year="1991",
                 report_max_months="6", timezone="Asia/Shanghai", bind_mode="auto",
-                foreign_id_any_email="y")
+                foreign_id_any_email="y", closed_account_retention_days="30")
     assert admin.post("/admin/settings", data=data).status_code == 303
     entry = AuditEntry.get(AuditEntry.action == "settings.changed")
     assert entry.changes["settings"]["INTERNATIONAL_SMS"] == ["true", "false"]

@@ -18,7 +18,8 @@ VALID = dict(
     school_code="10998", school_contact="office@demo.edu.cn", school_office="教务处学籍科",
     school_phone="010-6275 1234", school_address="北京市海淀区示范路 1 号 行政楼 201",
     school_hours="工作日 8:30–11:30", eligible_since_year="1995", report_max_months="12",
-    timezone="Asia/Shanghai", message_signature="", bind_mode="auto", international_sms="y")
+    timezone="Asia/Shanghai", message_signature="", bind_mode="auto", international_sms="y",
+    closed_account_retention_days="90")
 
 
 def text(response):
@@ -57,6 +58,7 @@ def test_saving_is_audited_and_in_effect_at_once(app, admin):
     assert entry.actor == "root"
     assert changed["SCHOOL_NAME"] == ["示范大学", "示范理工大学"]
     assert changed["REPORT_MAX_MONTHS"] == ["6", "12"]
+    assert changed["CLOSED_ACCOUNT_RETENTION_DAYS"] == ["30", "90"]
     assert set(changed) >= {"SCHOOL_NAME_EN", "SCHOOL_NAMES", "SCHOOL_CODE", "SCHOOL_CONTACT",
                             "SCHOOL_PHONE", "ELIGIBLE_SINCE_YEAR"}
     assert "TIMEZONE" not in changed  # unchanged values are not written
@@ -101,6 +103,9 @@ def test_with_htmx_a_save_redirects_and_a_mistake_swaps_the_form(admin):
     ("eligible_since_year", "二〇〇一", "1949 到"),
     ("report_max_months", "13", "1 到 12"),
     ("report_max_months", "0", "1 到 12"),
+    ("closed_account_retention_days", "0", "1 到 3650"),
+    ("closed_account_retention_days", "3651", "1 到 3650"),
+    ("closed_account_retention_days", "三十", "1 到 3650"),
     ("timezone", "Mars/Olympus", "请从列表中选择时区"),
     ("bind_mode", "anything", "请从列表中选择绑定方式"),
     ("message_signature", "【示范大学】", "不用填写【】"),
