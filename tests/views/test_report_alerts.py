@@ -17,24 +17,6 @@ def owner(make_account):
     return make_account(username="zhang@example.edu.cn", real_name="张三", phone="13912345678")
 
 
-@pytest.fixture
-def signed_in(client, owner, login):
-    login("zhang@example.edu.cn")
-    return client
-
-
-@pytest.fixture
-def diploma(owner, make_record):
-    return make_record("diploma", account=owner.id)
-
-
-@pytest.fixture
-def report(signed_in, diploma, db):
-    response = signed_in.post(f"/reports/new/diploma/{diploma.id}", data={"months": "3"})
-    assert response.status_code == 303, text(response)
-    return Report.get()
-
-
 def alerts_on(report):
     return Report.get_by_id(report.id).alert_checks
 

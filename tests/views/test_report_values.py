@@ -27,29 +27,11 @@ def record_part(html):
 
 
 @pytest.fixture
-def owner(make_account):
-    return make_account(username="zhang@example.edu.cn", real_name="张三")
-
-
-@pytest.fixture
-def signed_in(client, owner, login):
-    login("zhang@example.edu.cn")
-    return client
-
-
-@pytest.fixture
 def diploma(owner, make_record, db):
     MajorName.create(major="汉语言文学", english="Chinese Language and Literature", updated_by="t")
     return make_record("diploma", account=owner.id, duration="4", study_mode="普通全日制",
                        education_category="普通高等教育", school_name="示范学院",
                        admission_date="2015-09-01", president="李明")
-
-
-@pytest.fixture
-def report(signed_in, diploma, db):
-    response = signed_in.post(f"/reports/new/diploma/{diploma.id}", data={"months": "3"})
-    assert response.status_code == 303, text(response)
-    return Report.get()
 
 
 def test_new_reports_are_version_2_with_english_values(report):

@@ -14,29 +14,6 @@ def text(response):
     return response.get_data(as_text=True)
 
 
-@pytest.fixture
-def owner(make_account):
-    return make_account(username="zhang@example.edu.cn", real_name="张三")
-
-
-@pytest.fixture
-def signed_in(client, owner, login):
-    login("zhang@example.edu.cn")
-    return client
-
-
-@pytest.fixture
-def diploma(owner, make_record):
-    return make_record("diploma", account=owner.id)
-
-
-@pytest.fixture
-def report(signed_in, diploma, db):
-    response = signed_in.post(f"/reports/new/diploma/{diploma.id}", data={"months": "3"})
-    assert response.status_code == 303, text(response)
-    return Report.get()
-
-
 # --- the owner's side ---------------------------------------------------------------
 
 def test_issue_page_offers_the_validity_choices(signed_in, diploma):

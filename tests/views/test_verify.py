@@ -22,17 +22,6 @@ def text(response):
 
 
 @pytest.fixture
-def owner(make_account):
-    return make_account(username="zhang@example.edu.cn", real_name="张三")
-
-
-@pytest.fixture
-def signed_in(client, owner, login):
-    login("zhang@example.edu.cn")
-    return client
-
-
-@pytest.fixture
 def enrollment(owner, make_record):
     return make_record("enrollment", account=owner.id, id_type="居民身份证")
 
