@@ -394,7 +394,7 @@ class DiplomaCheckForm(CleanForm):
                          validators=[DataRequired(_l("请填写证书编号。")),
                                      Length(max=40, message=_l("证书编号最多 40 个字符。"))])
     name = StringField(_l("姓名"), description=_l("证书上的姓名。"),
-                       validators=[DataRequired(_l("请填写姓名。"))])
+                       validators=[DataRequired(_l("请填写持证人姓名。"))])
 
     def validate_number(self, field):
         if not field.errors:   # one message beside the field: too long says enough

@@ -114,7 +114,7 @@ def test_every_miss_is_the_same_neutral_not_found(client, diploma, owner, make_r
     ("", "张三", "number", "请填写证书编号。"),
     ("1" * 41, "张三", "number", "证书编号最多 40 个字符。"),
     ("证书", "张三", "number", "请填写证书编号（只含数字，可带“NO.”）。"),
-    (NUMBER, "", "name", "请填写姓名。"),
+    (NUMBER, "", "name", "请填写持证人姓名。"),
     (NUMBER, "张" * 31, "name", "姓名应为 2 到 30 个字。"),
     (NUMBER, "张三3", "name", "姓名只能包含汉字、间隔号“·”或英文字母。"),
 ])
