@@ -6,11 +6,13 @@ fixtures. Test modules import shared helpers from here, never from each other
 (tests/test_isolation.py checks that).
 """
 import base64
+import contextlib
 import csv
 import datetime
 import io
 import json
 import re
+import threading
 import zipfile
 from pathlib import Path
 
@@ -499,3 +501,31 @@ def ec_signing_pair(common_name="示范大学", days=365):
     return (key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                               serialization.NoEncryption()),
             cert.public_bytes(serialization.Encoding.PEM))
+
+
+# --- races ---------------------------------------------------------------------
+
+def run_together(*jobs, app=None):
+    """Start the jobs in threads, release them at once, wait; return their results (an
+    exception a job raised is its result). With `app`, each thread runs in the app's
+    context with its own database connection (jobs that call services directly)."""
+    barrier = threading.Barrier(len(jobs))
+    results = [None] * len(jobs)
+
+    def run(index, job):
+        with contextlib.ExitStack() as stack:
+            if app is not None:
+                stack.enter_context(app.app_context())
+                stack.enter_context(models.db.connection_context())
+            barrier.wait()
+            try:
+                results[index] = job()
+            except Exception as error:  # noqa: BLE001 - the caller looks at it
+                results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results

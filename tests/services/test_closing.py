@@ -5,12 +5,12 @@ import threading
 
 import pytest
 
-import models
 from models import (Account, AuditEntry, BindRequest, Challenge, CorrectionRequest, Diploma,
                     Enrollment, LoginEvent, LoginSession, OneTimeCode, Report, StoredFile, utcnow)
 from services import accounts, binding, challenges, closing, files, reports, retention
 from services.errors import ServiceError
-from tests.factories import EXAMPLE_ID, PASSWORD, issue_report, minimal_pdf, staff_account
+from tests.factories import (EXAMPLE_ID, PASSWORD, issue_report, minimal_pdf, run_together,
+                             staff_account)
 
 
 def fake_render(snapshot):
@@ -174,27 +174,6 @@ def test_purge_erases_after_the_retention_period_and_not_before(
     assert purge(60).closed_accounts == 0  # once
 
 
-def run_together(app, *jobs):
-    """Each job in its own thread with its own connection, released at once."""
-    barrier = threading.Barrier(len(jobs))
-    results = [None] * len(jobs)
-
-    def run(index, job):
-        with app.app_context(), models.db.connection_context():
-            barrier.wait()
-            try:
-                results[index] = job()
-            except Exception as error:  # noqa: BLE001 - the caller looks at it
-                results[index] = error
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
-
-
 def test_a_report_issued_while_the_account_closes_does_not_stay_open(
         app, student, bound, postman, fixed_code):
     """The report is rendered before its transaction: the close lands in between."""
@@ -217,7 +196,7 @@ def test_a_report_issued_while_the_account_closes_does_not_stay_open(
         finally:
             closed.set()
 
-    issued, done = run_together(app, issue, close_now)
+    issued, done = run_together(issue, close_now, app=app)
     assert isinstance(issued, reports.ReportError) and "已注销" in str(issued)
     assert isinstance(done, closing.Closed)
     assert not Report.select().exists()
@@ -229,8 +208,8 @@ def test_issue_and_close_at_once_leave_no_open_report(app, student, bound, postm
     diploma, _ = bound
     challenge = verified(student, postman, fixed_code)
     issued, done = run_together(
-        app, lambda: issue_report(app, student, diploma, render=fake_render),
-        lambda: closing.close(challenge, retention_days=30, postman=postman, ip=""))
+        lambda: issue_report(app, student, diploma, render=fake_render),
+        lambda: closing.close(challenge, retention_days=30, postman=postman, ip=""), app=app)
     assert isinstance(done, closing.Closed)
     assert isinstance(issued, (Report, reports.ReportError))
     assert not Report.select().where(Report.closed_at.is_null()).exists()
@@ -240,8 +219,8 @@ def test_issue_and_close_at_once_leave_no_open_report(app, student, bound, postm
 def test_two_closes_at_once_close_once(app, student, postman, outbox, fixed_code):
     first, second = verified(student, postman, fixed_code), verified(student, postman, fixed_code)
     results = run_together(
-        app, *(lambda c=c: closing.close(c, retention_days=30, postman=postman, ip="")
-               for c in (first, second)))
+        *(lambda c=c: closing.close(c, retention_days=30, postman=postman, ip="")
+          for c in (first, second)), app=app)
     assert sorted(type(r).__name__ for r in results) == ["Closed", "ClosingError"]
     assert len(actions("account.closed")) == 1
     assert len([m for m in outbox.messages() if "账号已注销" in m["body"]]) == 2  # SMS + e-mail

@@ -10,32 +10,11 @@ import pytest
 import models
 from models import Account, Appeal, AuditEntry, CorrectionRequest
 from services import accounts, appeals, corrections
-from tests.factories import PASSWORD, sign_in
+from tests.factories import PASSWORD, run_together, sign_in
 
 
 def text(response):
     return response.get_data(as_text=True)
-
-
-def run_together(*jobs):
-    """Start the jobs in threads, release them at once, wait, return their results."""
-    barrier = threading.Barrier(len(jobs))
-    results, errors = [None] * len(jobs), []
-
-    def run(index, job):
-        barrier.wait()
-        try:
-            results[index] = job()
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 @pytest.fixture

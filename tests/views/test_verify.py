@@ -9,8 +9,7 @@ from pypdf import PdfReader
 
 from models import Report, Verification, utcnow
 from services import id_match
-from tests.factories import EXAMPLE_ID
-from tests.views.test_account_races import run_together
+from tests.factories import EXAMPLE_ID, run_together
 
 HX = {"HX-Request": "true"}
 MASKED = "1101**********002X"
