@@ -37,6 +37,7 @@ run: setup db
 	@storage="$$($(LIMITER_STORAGE))" || exit 1; \
 	if [[ "$$storage" == memory://* ]]; then workers=1; else workers=$(WORKERS); fi; \
 	echo "gunicorn: $$workers worker process(es) x 8 threads (rate limits stored in $${storage%%://*})"; \
+	PORTAL_SERVED_AT=http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT) \
 	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $$workers --threads 8 \
 	  --access-logfile - --logger-class services.access_log.MaskedLogger \
 	  --forwarded-allow-ips 127.0.0.1 'app:create_app()'

@@ -135,4 +135,6 @@ def load(config: Config, instance: Path, test_config: dict | None = None) -> Non
     # database now (services.files).
     config.setdefault("UPLOAD_DIR", str(instance / "uploads"))
     config.setdefault("REPORT_DIR", str(instance / "reports"))
-    config.setdefault("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+    # `make run` names the address it serves on (PORTAL_SERVED_AT, from HOST and PORT):
+    # links and QR codes use it unless PORTAL_BASE_URL or config.py says otherwise.
+    config.setdefault("PORTAL_BASE_URL", config.get("SERVED_AT") or "http://127.0.0.1:8000")

@@ -102,3 +102,17 @@ def test_an_unreadable_signing_file_stops_the_start(tmp_path, signing_keys_dir):
         create_app(dict(TESTING=True, INSTANCE_DIR=str(tmp_path)))
     assert str(error.value).startswith(f"cannot read {cert} (")
     assert "make it readable by the user the portal runs as" in str(error.value)
+
+
+def test_links_use_the_address_make_run_serves_on_unless_the_school_set_one(
+        tmp_path, monkeypatch, signing_keys_dir):
+    shutil.copytree(signing_keys_dir, tmp_path / "instance" / "keys")
+    settings = dict(TESTING=True, INSTANCE_DIR=str(tmp_path / "instance"))
+    monkeypatch.delenv("PORTAL_BASE_URL", raising=False)
+    assert create_app(dict(settings)).config["PORTAL_BASE_URL"] == "http://127.0.0.1:8000"
+    monkeypatch.setenv("PORTAL_SERVED_AT", "http://127.0.0.1:8010")
+    assert create_app(dict(settings)).config["PORTAL_BASE_URL"] == "http://127.0.0.1:8010"
+    (tmp_path / "instance" / "config.py").write_text('PORTAL_BASE_URL = "https://xueji.example.edu.cn"\n')
+    assert create_app(dict(settings)).config["PORTAL_BASE_URL"] == "https://xueji.example.edu.cn"
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example.edu.cn")
+    assert create_app(dict(settings)).config["PORTAL_BASE_URL"] == "https://portal.example.edu.cn"
