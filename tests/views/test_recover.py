@@ -226,3 +226,12 @@ def test_code_limits_are_the_same_for_unknown_logins(app, student, outbox):
         answers[login] = seen
     assert answers["zhao@example.edu.cn"] == answers["nobody@example.edu.cn"]
     assert "次数过多" in answers["nobody@example.edu.cn"][-1][1]
+
+
+def test_an_edu_cn_username_with_a_phone_chooses_where_the_code_goes(client, student):
+    client.post("/recover/password", data={"login": "zhao@example.edu.cn"})
+    page = text(client.get("/recover/password"))
+    choice = re.search(r'<fieldset class="field" id="field-channel">(.*?)</fieldset>', page, re.S)
+    assert choice, page
+    assert 'value="sms"' in choice.group(1) and "绑定的手机" in choice.group(1)
+    assert 'value="email"' in choice.group(1) and "用作用户名的 edu.cn 邮箱" in choice.group(1)
