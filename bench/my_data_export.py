@@ -23,21 +23,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import models  # noqa: E402
-from app import create_app  # noqa: E402
-from cli import migration_router  # noqa: E402
-from services import files, my_data, reports, signing  # noqa: E402
-from tests.factories import create_account, create_record  # noqa: E402
+from services import files, my_data, reports  # noqa: E402
+from tests.factories import bench_app, create_account, create_record  # noqa: E402
 
 
 def main(count: int, pdf_kb: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-my-data-"))
     try:
-        signing.load_or_create(folder / "instance" / "keys", "示范大学", "Demonstration University")
-        app = create_app(dict(TESTING=True, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False,
-                              INSTANCE_DIR=str(folder / "instance"),
-                              PORTAL_BASE_URL="http://portal.test"))
-        with app.app_context(), models.db.connection_context():
-            migration_router().run()
+        app = bench_app(folder / "instance")
         owner = create_account(app, 1)
         with app.app_context(), models.db.connection_context():
             record = create_record("diploma", 1, account=owner.id)

@@ -203,6 +203,19 @@ def issue_report(app, owner, record, *, render, kind="diploma", months=3, now=No
                              now=now)
 
 
+def bench_app(instance: Path):
+    """An app on a new instance folder, its signing keys made and every migration
+    applied, configured as the benches measure it (no CSRF, no rate limits)."""
+    from app import create_app
+    from cli import migration_router
+    signing.load_or_create(instance / "keys", "示范大学", "Demonstration University")
+    app = create_app(dict(TESTING=True, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False,
+                          INSTANCE_DIR=str(instance), PORTAL_BASE_URL="http://portal.test"))
+    with app.app_context(), models.db.connection_context():
+        migration_router().run()
+    return app
+
+
 def student_with_records(app, records: int, username="zhang@example.edu.cn"):
     """A student with `records` records, the five kinds in turn (at least one
     diploma, so records >= 2), and one valid diploma report with a blank PDF (for the
