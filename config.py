@@ -63,6 +63,9 @@ DEFAULTS = dict(
     SMS_GATEWAY_BODY='{"to": "{to}", "text": "{body}"}',
     SMS_GATEWAY_TIMEOUT=10,
     RATELIMIT_STORAGE_URI="memory://",
+    # A shared store (Redis) that cannot be reached: each process counts in memory
+    # until it is back (Flask-Limiter checks it), rather than failing every limited page.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
     RATELIMIT_HEADERS_ENABLED=True,
     RATELIMIT_LOGIN="10 per minute;100 per hour",
     RATELIMIT_SEND_CODE="5 per minute;30 per hour",

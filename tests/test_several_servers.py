@@ -444,3 +444,40 @@ def test_a_server_with_other_keys_refuses_a_database_in_use(app_factory, tmp_pat
     # The right copies: it starts.
     shutil.copy2(Path(first.instance_path) / "keys" / "index.key", other / "keys" / "index.key")
     create_app(dict(INSTANCE_DIR=str(other), DATABASE_URL=first.config["DATABASE_URL"]))
+
+
+REDIS_DOWN = """
+import sys
+import models
+from app import create_app
+from cli import migration_router
+
+instance, uri, fallback = sys.argv[1], sys.argv[2], sys.argv[3]
+config = dict(INSTANCE_DIR=instance, RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=False,
+              RATELIMIT_STORAGE_URI=uri, RATELIMIT_VERIFY="3 per minute")
+if fallback == "off":
+    config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = False
+app = create_app(config)
+with app.app_context(), models.db.connection_context():
+    migration_router().run()
+client = app.test_client()
+print(*[client.get("/verify/ABCDEFGHJKLMNPQR").status_code for _ in range(5)])
+"""
+
+
+@pytest.mark.parametrize("fallback, expected", [("on", "404 404 404 429 429"),
+                                                ("off", "500 500 500 500 500")])
+def test_with_redis_down_each_server_counts_in_memory(tmp_path, signing_keys_dir, fallback, expected):
+    """Nothing listens at the Redis address. By default each process then counts the
+    limits itself (and goes back to Redis once it answers); without the fallback every
+    limited page would fail. A process of its own: the limiter keeps its storage."""
+    shutil.copytree(signing_keys_dir, tmp_path / "instance" / "keys")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = subprocess.run(  # nosec B603 # this interpreter, fixed arguments
+        [sys.executable, "-c", REDIS_DOWN, str(tmp_path / "instance"),
+         f"redis://127.0.0.1:{port}/0", fallback],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == expected, done.stderr[-2000:]
