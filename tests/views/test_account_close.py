@@ -43,6 +43,7 @@ def test_the_page_explains_the_consequences(signed_in, headers):
     page = text(response)
     assert response.status_code == 200 and ("<html" in page) == (not headers)
     assert 'id="close-consequences"' in page and "30 天后删除" in page
+    assert "仍可通过学历公开查询核实" in page  # the diplomas stay publicly checkable
     assert 'name="current_password"' in page
 
 
